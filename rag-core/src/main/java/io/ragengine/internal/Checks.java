@@ -1,0 +1,66 @@
+package io.ragengine.internal;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Argument checks whose messages name the option, the value and the constraint, as in {@code
+ * maxAsync: 0 (expected: > 0)}, so the user can fix the call from the message alone.
+ *
+ * <p>Not public API.
+ */
+public final class Checks {
+  private Checks() {}
+
+  /** Returns {@code value} if it is greater than zero. */
+  public static int positive(int value, String name) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+    }
+    return value;
+  }
+
+  /** Returns {@code value} if it is zero or greater. */
+  public static int positiveOrZero(int value, String name) {
+    if (value < 0) {
+      throw new IllegalArgumentException(name + ": " + value + " (expected: >= 0)");
+    }
+    return value;
+  }
+
+  /** Returns {@code value} if it lies in {@code [min, max]}. */
+  public static int inRange(int value, int min, int max, String name) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(
+          name + ": " + value + " (expected: in [" + min + ", " + max + "])");
+    }
+    return value;
+  }
+
+  /** Returns {@code value} if it is non-null and longer than zero. */
+  public static Duration positive(Duration value, String name) {
+    Objects.requireNonNull(value, name);
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+    }
+    return value;
+  }
+
+  /** Returns {@code value} if it is non-null and not negative. */
+  public static Duration positiveOrZero(Duration value, String name) {
+    Objects.requireNonNull(value, name);
+    if (value.isNegative()) {
+      throw new IllegalArgumentException(name + ": " + value + " (expected: >= 0)");
+    }
+    return value;
+  }
+
+  /** Returns {@code value} if it is non-null and has a non-whitespace character. */
+  public static String notBlank(String value, String name) {
+    Objects.requireNonNull(value, name);
+    if (value.isBlank()) {
+      throw new IllegalArgumentException(name + ": \"" + value + "\" (expected: not blank)");
+    }
+    return value;
+  }
+}
