@@ -71,6 +71,12 @@ public class ModelException extends RagException {
     this.retryAfter = retryAfter;
   }
 
+  /** What failed, for people; never null, never an API key or prompt text. */
+  @Override
+  public String getMessage() {
+    return Objects.requireNonNull(super.getMessage());
+  }
+
   /** The HTTP status of the provider's answer, if there was one. */
   public OptionalInt httpStatus() {
     return statusCode == NO_STATUS ? OptionalInt.empty() : OptionalInt.of(statusCode);

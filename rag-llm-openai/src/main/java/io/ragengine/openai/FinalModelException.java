@@ -24,7 +24,7 @@ final class FinalModelException extends ModelException {
 
   static FinalModelException of(ModelException e) {
     return new FinalModelException(
-        e.getMessage() == null ? "" : e.getMessage(),
+        e.getMessage(),
         e.statusCode(),
         e.providerMessage(),
         e.retryable(),

@@ -343,6 +343,7 @@ public final class OpenAiChatModel implements ChatModel {
     private TokenUsage usage = TokenUsage.UNKNOWN;
     private @Nullable String reportedModel;
     private boolean done;
+    private boolean opened;
     private @Nullable ListenerFailure listenerFailure;
     private @Nullable ModelException failure;
     private @Nullable Throwable ioFailure;
@@ -352,6 +353,11 @@ public final class OpenAiChatModel implements ChatModel {
       this.listener = listener;
       this.delivered = delivered;
       this.redactor = redactor;
+    }
+
+    @Override
+    public void onOpen(EventSource source, Response response) {
+      opened = true;
     }
 
     @Override
@@ -420,11 +426,24 @@ public final class OpenAiChatModel implements ChatModel {
         throw listenerFailure;
       }
       ModelException f = failure;
-      if (f == null && ioFailure != null) {
-        f =
-            ioFailure instanceof IOException ioe
-                ? endpoint.ioFailure(m, ioe)
-                : endpoint.badResponse(m, "not an event stream (" + ioFailure.getMessage() + ")", null);
+      Throwable io = ioFailure;
+      if (f == null && io != null) {
+        if (io instanceof IOException ioe) {
+          f = endpoint.ioFailure(m, ioe);
+        } else if (opened) {
+          // OkHttp's event reader fails this way on an event cut off by the end of the body.
+          f =
+              new ModelException(
+                  endpoint.displayName()
+                      + " (model "
+                      + m
+                      + "): the stream ended before the answer was complete (cut inside an"
+                      + " event)",
+                  true,
+                  io);
+        } else {
+          f = endpoint.badResponse(m, "not an event stream (" + io.getMessage() + ")", io);
+        }
       }
       if (f == null && !done && finishReason == null) {
         f =

@@ -399,6 +399,8 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
     byte[] bytes;
     try {
       bytes = p.getBinaryValue(BASE64);
+    } catch (JsonEOFException e) {
+      throw e; // the body ended inside the string: reported as cut off
     } catch (JsonProcessingException | IllegalArgumentException e) {
       throw bad("data[" + pos + "].embedding is not valid base64");
     }
