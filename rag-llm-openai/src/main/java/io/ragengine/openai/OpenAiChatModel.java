@@ -151,10 +151,13 @@ public final class OpenAiChatModel implements ChatModel {
                                 .header("Accept", EVENT_STREAM.toString())
                                 .post(body))
                         .build();
-                try (Response r = client.http().newCall(httpRequest).execute()) {
+                okhttp3.Call call = client.http().newCall(httpRequest);
+                try (Response r = call.execute()) {
                   if (!r.isSuccessful()) {
                     throw endpoint.httpError(m, r, redactor);
                   }
+                  // A stream may run long: once it has started, only the read timeout applies.
+                  call.timeout().cancel();
                   return readStream(m, r, listener, delivered, redactor);
                 }
               });

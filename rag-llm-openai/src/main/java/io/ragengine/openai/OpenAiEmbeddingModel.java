@@ -208,7 +208,7 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
       float[][] vectors = embedBatch(batch);
       System.arraycopy(vectors, 0, out, start, vectors.length);
     }
-    return Arrays.asList(out);
+    return java.util.Collections.unmodifiableList(Arrays.asList(out));
   }
 
   private float[][] embedBatch(List<String> batch) {

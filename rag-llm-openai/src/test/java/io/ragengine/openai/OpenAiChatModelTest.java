@@ -461,6 +461,17 @@ final class OpenAiChatModelTest {
   }
 
   @Test
+  void chatStream_longerThanCallTimeout_isNotCutOnceStarted() {
+    server.stubFor(
+        post(urlEqualTo(PATH))
+            .willReturn(events(Stubs.stream("a slow but steady answer")).withChunkedDribbleDelay(6, 900)));
+    OpenAiChatModel model = model(Stubs.client(server, sleeper).callTimeout(Duration.ofMillis(400)).maxAttempts(1));
+    assertEquals(
+        "a slow but steady answer",
+        model.chat(ChatRequest.of("q"), ChatStreamListener.NONE).text());
+  }
+
+  @Test
   void chatStream_errorEventAndMalformedEvent_failClearly() {
     server.stubFor(
         post(urlEqualTo(PATH))
