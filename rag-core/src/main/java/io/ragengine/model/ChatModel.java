@@ -1,0 +1,68 @@
+package io.ragengine.model;
+
+/**
+ * A chat completion model: messages in, one answer out, either whole or streamed token by token.
+ *
+ * <p>Implementations are thread-safe and blocking: a call returns when the answer is complete, so
+ * callers run calls on virtual threads (usually a {@link io.ragengine.limiter.CallLimiter}'s
+ * workers). An implementation retries what is worth retrying (rate limits, server errors,
+ * connection failures) before it gives up; when it runs inside a limiter call it waits out a
+ * back-off by throwing {@link io.ragengine.limiter.RetryLaterException} rather than sleeping.
+ */
+public interface ChatModel {
+
+  /**
+   * Returns the model's complete answer.
+   *
+   * @throws ModelException if the call failed and its retries, if any, were exhausted
+   * @throws io.ragengine.limiter.RetryLaterException inside a limiter call, to wait before the
+   *     next attempt without holding the worker
+   * @throws NullPointerException if {@code request} is null
+   */
+  ChatResponse chat(ChatRequest request);
+
+  /**
+   * Streams the model's answer to {@code listener} as it arrives and returns the complete answer.
+   * The listener's methods run on the calling thread; see {@link ChatStreamListener} for their
+   * order. This call returns the same response that {@link ChatStreamListener#onComplete} got, or
+   * throws the same exception that {@link ChatStreamListener#onError} got.
+   *
+   * <p>A failure before the first token may be retried like a blocking call; once a token was
+   * delivered, a failure ends the call.
+   *
+   * <p>The default implementation makes a blocking call and delivers the whole answer as one
+   * token.
+   *
+   * @throws ModelException if the call failed
+   * @throws io.ragengine.limiter.RetryLaterException inside a limiter call, before any token was
+   *     delivered; the listener is not told, since the call will run again
+   * @throws NullPointerException if an argument is null
+   */
+  default ChatResponse chat(ChatRequest request, ChatStreamListener listener) {
+    java.util.Objects.requireNonNull(listener, "listener");
+    ChatResponse response;
+    try {
+      response = chat(request);
+    } catch (ModelException e) {
+      listener.onError(e);
+      throw e;
+    }
+    if (!response.text().isEmpty()) {
+      listener.onToken(response.text());
+    }
+    listener.onComplete(response);
+    return response;
+  }
+
+  /** The model used when a request names none, as the provider knows it. */
+  String modelName();
+
+  /**
+   * Prepares the model for the first real call: opens and keeps a connection, checks
+   * credentials where that costs nothing. Called by the engine's eager initialisation. The
+   * default does nothing.
+   *
+   * @throws ModelException if the provider cannot be reached or refuses the credentials
+   */
+  default void warmup() {}
+}
