@@ -374,13 +374,25 @@ public final class EmbeddedStorage implements Storage {
 
   private void load(Connection c) throws SQLException {
     try (Statement statement = c.createStatement()) {
-      statement.setFetchSize(1024);
+      Map<String, Integer> counts = new HashMap<>();
+      try (ResultSet rows = statement.executeQuery("SELECT ns, COUNT(*) FROM vectors GROUP BY ns")) {
+        while (rows.next()) {
+          counts.put(rows.getString(1), rows.getInt(2));
+        }
+      }
       try (ResultSet rows = statement.executeQuery("SELECT ns, id, vector FROM vectors")) {
         while (rows.next()) {
           String ns = rows.getString(1);
           String id = rows.getString(2);
           float[] vector = Blobs.vector(rows.getBytes(3));
-          FlatVectorIndex index = vectorIndexes.computeIfAbsent(ns, k -> newIndex(vector.length));
+          FlatVectorIndex index =
+              vectorIndexes.computeIfAbsent(
+                  ns,
+                  k -> {
+                    FlatVectorIndex created = newIndex(vector.length);
+                    created.reserve(counts.getOrDefault(k, 0)); // exact size: no growth slack
+                    return created;
+                  });
           if (index.dimensions() != vector.length) {
             throw new StoreException(
                 databaseFile

@@ -26,8 +26,8 @@ import org.jspecify.annotations.Nullable;
  * 50 bytes per vector in nodes and boxed integers. A search keeps a bounded min-heap of the best
  * {@code topK}; with {@code parallelism > 1} and enough vectors it splits the scan into ranges, one
  * on the calling thread and the others on the helper executor, and merges the heaps. The inner
- * loops use four accumulators to break the floating-point add dependency chain; they are plain
- * scalar Java (no Vector API).
+ * loops live in a {@link DotKernel}: the incubating Vector API when the application enables it
+ * ({@code --add-modules jdk.incubator.vector}), plain Java with four accumulators otherwise.
  *
  * <p>Memory per vector, at full capacity: {@code 2 * dimensions} bytes (float16) or {@code
  * dimensions + 4} bytes (int8), plus a 4-byte id reference and 8 to 16 bytes of id table, plus the
@@ -41,6 +41,7 @@ public final class FlatVectorIndex {
 
   private static final int INITIAL_CAPACITY = 16;
   private static final String NO_ID = "";
+  private static final DotKernel KERNEL = DotKernel.best();
 
   private final int dimensions;
   private final VectorEncoding encoding;
@@ -96,6 +97,28 @@ public final class FlatVectorIndex {
   /** Returns how vectors are kept in memory. */
   public VectorEncoding encoding() {
     return encoding;
+  }
+
+  /**
+   * Returns which inner loop searches use: {@code "scalar"}, or {@code "Vector API, N float
+   * lanes"} when the application runs with {@code --add-modules jdk.incubator.vector}.
+   */
+  public static String searchKernel() {
+    return KERNEL.description();
+  }
+
+  /**
+   * Makes room for {@code vectors} vectors in total, so that loading a known number of vectors
+   * allocates each array once, with no growth slack.
+   *
+   * @throws IllegalArgumentException if {@code vectors} is negative
+   * @throws IllegalStateException if the index would exceed {@link Integer#MAX_VALUE} elements
+   */
+  public void reserve(int vectors) {
+    Checks.positiveOrZero(vectors, "vectors");
+    if (vectors > ids.length) {
+      growTo(vectors);
+    }
   }
 
   /** Returns the number of vectors. */
@@ -212,7 +235,10 @@ public final class FlatVectorIndex {
     TopK heap = new TopK(topK, ids);
     boolean half = encoding == VectorEncoding.FLOAT16;
     for (int i = from; i < to; i++) {
-      float score = half ? dotHalf(q, i) : dotByte(q, i);
+      float score =
+          half
+              ? KERNEL.dotHalf(q, halfs, i * dimensions, dimensions)
+              : KERNEL.dotByte(q, bytes, i * dimensions, dimensions) * scales[i];
       if (score < minScore || !heap.wouldAccept(score, i)) {
         continue;
       }
@@ -222,48 +248,6 @@ public final class FlatVectorIndex {
       heap.offer(score, i);
     }
     return heap;
-  }
-
-  private float dotHalf(float[] q, int slot) {
-    short[] h = halfs;
-    int d = dimensions;
-    int off = slot * d;
-    float s0 = 0;
-    float s1 = 0;
-    float s2 = 0;
-    float s3 = 0;
-    int j = 0;
-    for (; j + 3 < d; j += 4) {
-      s0 += q[j] * Float.float16ToFloat(h[off + j]);
-      s1 += q[j + 1] * Float.float16ToFloat(h[off + j + 1]);
-      s2 += q[j + 2] * Float.float16ToFloat(h[off + j + 2]);
-      s3 += q[j + 3] * Float.float16ToFloat(h[off + j + 3]);
-    }
-    for (; j < d; j++) {
-      s0 += q[j] * Float.float16ToFloat(h[off + j]);
-    }
-    return (s0 + s1) + (s2 + s3);
-  }
-
-  private float dotByte(float[] q, int slot) {
-    byte[] b = bytes;
-    int d = dimensions;
-    int off = slot * d;
-    float s0 = 0;
-    float s1 = 0;
-    float s2 = 0;
-    float s3 = 0;
-    int j = 0;
-    for (; j + 3 < d; j += 4) {
-      s0 += q[j] * b[off + j];
-      s1 += q[j + 1] * b[off + j + 1];
-      s2 += q[j + 2] * b[off + j + 2];
-      s3 += q[j + 3] * b[off + j + 3];
-    }
-    for (; j < d; j++) {
-      s0 += q[j] * b[off + j];
-    }
-    return ((s0 + s1) + (s2 + s3)) * scales[slot];
   }
 
   private void encode(int slot, float[] unit) {
@@ -297,13 +281,22 @@ public final class FlatVectorIndex {
     if (needed <= ids.length) {
       return;
     }
-    long grown = Math.max(needed, ids.length + (ids.length >> 1));
-    long maxVectors = (Integer.MAX_VALUE - 8) / dimensions;
-    if (needed > maxVectors) {
+    if (needed > maxVectors()) {
       throw new IllegalStateException(
           "vector index full: " + size + " vectors of dimension " + dimensions);
     }
-    int capacity = (int) Math.min(grown, maxVectors);
+    growTo((int) Math.min(Math.max(needed, ids.length + (ids.length >> 1)), maxVectors()));
+  }
+
+  private int maxVectors() {
+    return (Integer.MAX_VALUE - 8) / dimensions;
+  }
+
+  private void growTo(int capacity) {
+    if (capacity > maxVectors()) {
+      throw new IllegalStateException(
+          "vector index full: " + size + " vectors of dimension " + dimensions);
+    }
     ids = Arrays.copyOf(ids, capacity);
     if (encoding == VectorEncoding.FLOAT16) {
       halfs = Arrays.copyOf(halfs, capacity * dimensions);
@@ -311,9 +304,9 @@ public final class FlatVectorIndex {
       bytes = Arrays.copyOf(bytes, capacity * dimensions);
       scales = Arrays.copyOf(scales, capacity);
     }
-    if (needed * 2 > table.length) {
+    if (capacity * 2 > table.length) { // keep the table at most half full
       int tableLength = table.length;
-      while (needed * 2 > tableLength) {
+      while (capacity * 2 > tableLength) {
         tableLength <<= 1;
       }
       table = new int[tableLength];

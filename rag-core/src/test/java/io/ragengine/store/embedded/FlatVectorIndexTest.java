@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ragengine.store.VectorMatch;
 import io.ragengine.store.VectorStore;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -17,6 +19,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 final class FlatVectorIndexTest {
@@ -109,6 +112,43 @@ final class FlatVectorIndexTest {
     }
     List<VectorMatch> top = index.search(new float[] {1, 1}, 3, VectorStore.NO_MIN_SCORE, null);
     assertEquals(List.of("a", "b", "c"), top.stream().map(VectorMatch::id).toList());
+  }
+
+  @Test
+  void vectorApiKernel_withModule_matchesScalar() throws Exception {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Process child =
+        new ProcessBuilder(
+                java.toString(),
+                "--add-modules",
+                "jdk.incubator.vector",
+                "-cp",
+                System.getProperty("java.class.path"),
+                VectorApiKernelCheck.class.getName())
+            .redirectErrorStream(true)
+            .start();
+    String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, child.exitValue(), output);
+    assertTrue(output.contains("Vector API"), output); // the SIMD kernel was chosen
+    assertTrue(output.contains("OK"), output);
+  }
+
+  @Test
+  void searchKernel_withoutModule_isScalar() {
+    // Tests run without --add-modules jdk.incubator.vector, as most applications will.
+    assertEquals("scalar", FlatVectorIndex.searchKernel());
+  }
+
+  @Test
+  void reserve_thenFill_keepsEverything() {
+    FlatVectorIndex index = FlatVectorIndex.create(3, VectorEncoding.INT8);
+    index.reserve(1_000);
+    for (int i = 0; i < 1_000; i++) {
+      index.upsert("v" + i, new float[] {i + 1, 1, -1});
+    }
+    assertEquals(1_000, index.size());
+    assertTrue(index.contains("v999"));
   }
 
   @Test
