@@ -14,8 +14,10 @@ import java.util.SplittableRandom;
 
 /**
  * Measures what JMH does not: recall@10 of float16 and int8 against a float64 brute force (100k
- * random 384-d vectors, 100 queries), the CPU time per query at 9,261 vectors of 1536-d on one
- * thread (the case a popular Java peer reports at 17-20 ms), and heap bytes per vector.
+ * random 384-d vectors, 100 queries), the CPU time per query on one thread at 9,261 vectors of
+ * 1536-d (the case a popular Java peer reports at 17-20 ms) and at 100k (and, with argument {@code
+ * 1m}, 1M) vectors of 384-d, and heap bytes per vector. CPU time, unlike wall time, is little
+ * affected by other processes sharing the machine.
  *
  * <p>Run: {@code java -Xmx3g -cp rag-bench/target/benchmarks.jar
  * io.ragengine.bench.VectorSearchMeasure}; add {@code --add-modules jdk.incubator.vector} for the
@@ -28,6 +30,10 @@ public final class VectorSearchMeasure {
     System.out.println("search kernel: " + FlatVectorIndex.searchKernel());
     recall(100_000, 384, 100);
     cpuPerQuery(9_261, 1536, 300);
+    cpuPerQuery(100_000, 384, 100);
+    if (args.length > 0 && args[0].equals("1m")) {
+      cpuPerQuery(1_000_000, 384, 20);
+    }
     memory(200_000, 384);
   }
 

@@ -103,10 +103,10 @@ public final class EmbeddedStorage implements Storage {
   // Guarded by visibility: read lock to read, write lock to change.
   private final Map<String, FlatVectorIndex> vectorIndexes = new HashMap<>();
   private final MemoryGraph graph = new MemoryGraph();
-  private final Kv kv = new Kv();
-  private final Vectors2 vectors = new Vectors2();
-  private final Graph graphStore = new Graph();
-  private final Status docStatus = new Status();
+  private final KvView kv = new KvView();
+  private final VectorView vectors = new VectorView();
+  private final GraphView graphStore = new GraphView();
+  private final StatusView docStatus = new StatusView();
   private volatile boolean closed;
 
   private EmbeddedStorage(EmbeddedStorageConfig config, FileChannel lockChannel) {
@@ -165,7 +165,11 @@ public final class EmbeddedStorage implements Storage {
             return null;
           });
     } catch (RuntimeException e) {
-      storage.close();
+      try {
+        storage.close(); // releases the lock, so the user can fix the file and retry
+      } catch (RuntimeException closeFailure) {
+        e.addSuppressed(closeFailure);
+      }
       throw e;
     }
     return storage;
@@ -601,7 +605,7 @@ public final class EmbeddedStorage implements Storage {
 
   // ---- the four stores ----
 
-  private final class Kv implements KvStore {
+  private final class KvView implements KvStore {
     @Override
     public Optional<String> get(String namespace, String key) {
       Checks.notBlank(namespace, "namespace");
@@ -670,7 +674,7 @@ public final class EmbeddedStorage implements Storage {
     }
   }
 
-  private final class Vectors2 implements VectorStore {
+  private final class VectorView implements VectorStore {
     @Override
     public List<VectorMatch> query(
         String namespace,
@@ -732,7 +736,7 @@ public final class EmbeddedStorage implements Storage {
     }
   }
 
-  private final class Graph implements GraphStore {
+  private final class GraphView implements GraphStore {
     @Override
     public Optional<Entity> entity(String name) {
       Checks.notBlank(name, "name");
@@ -855,7 +859,7 @@ public final class EmbeddedStorage implements Storage {
     }
   }
 
-  private final class Status implements DocStatusStore {
+  private final class StatusView implements DocStatusStore {
     private static final String COLUMNS =
         "doc_id, status, error, chunk_count, created_s, created_ns, updated_s, updated_ns";
 
