@@ -152,6 +152,45 @@ final class EmbeddedStorageTest {
   }
 
   @Test
+  void commit_sqliteFailsMidUnit_rollsBackAndLeavesMemoryUntouched() throws Exception {
+    Path file = directory.resolve(EmbeddedStorage.DATABASE_FILE);
+    try (EmbeddedStorage storage = open()) {
+      // A trigger makes SQLite fail on the unit's last write, after the others were executed.
+      try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+          Statement s = c.createStatement()) {
+        s.executeUpdate(
+            "CREATE TRIGGER fail BEFORE INSERT ON doc_status WHEN NEW.doc_id = 'boom'"
+                + " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+      }
+      Instant t = Instant.parse("2026-01-01T00:00:00Z");
+      UnitOfWork unit =
+          new UnitOfWork()
+              .put("docs", "boom", "text")
+              .upsertVector("chunks", "c1", new float[] {1, 0})
+              .upsertEntity(Entity.of("A", "t", ""))
+              .putDocStatus(DocStatusRecord.pending("boom", t));
+      var e = assertThrows(StoreException.class, () -> storage.commit(unit));
+      assertTrue(String.valueOf(e.getMessage()).contains(file.toString()), e.getMessage());
+      assertTrue(String.valueOf(e.getMessage()).contains("injected failure"), e.getMessage());
+      assertEquals(Optional.empty(), storage.kv().get("docs", "boom"));
+      assertEquals(0, storage.vectors().size("chunks"));
+      assertEquals(Optional.empty(), storage.graph().entity("A"));
+      storage.kv().put("docs", "after", "still works");
+      assertEquals(Optional.of("still works"), storage.kv().get("docs", "after"));
+    }
+  }
+
+  @Test
+  void read_callerInterrupted_throwsAndKeepsInterruptFlag() {
+    try (EmbeddedStorage storage = open()) {
+      Thread.currentThread().interrupt();
+      var e = assertThrows(StoreException.class, () -> storage.kv().get("docs", "a"));
+      assertTrue(Thread.interrupted()); // the flag was restored (and is cleared here)
+      assertTrue(String.valueOf(e.getMessage()).startsWith("interrupted"), e.getMessage());
+    }
+  }
+
+  @Test
   void commit_fromVirtualThread_runsAndIsVisible() throws Exception {
     try (EmbeddedStorage storage = open()) {
       Thread thread = Thread.ofVirtual().start(() -> storage.kv().put("docs", "v", "virtual"));
