@@ -30,9 +30,9 @@ interface DotKernel {
     try {
       // By name, so that this class never links against the incubator module by itself.
       Class<?> type = Class.forName("io.ragengine.store.embedded.VectorApiKernel");
-      return (DotKernel) type.getDeclaredMethod("createOrNull").invoke(null) instanceof DotKernel k
+      return type.getDeclaredMethod("createOrNull").invoke(null) instanceof DotKernel k
           ? k
-          : Scalar.INSTANCE;
+          : Scalar.INSTANCE; // null: too few lanes for a gain
     } catch (ReflectiveOperationException | LinkageError e) {
       return Scalar.INSTANCE;
     }
