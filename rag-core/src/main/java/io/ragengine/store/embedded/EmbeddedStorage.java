@@ -61,6 +61,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -366,6 +367,17 @@ public final class EmbeddedStorage implements Storage {
             c.commit(); // ends the read transaction so WAL checkpoints can progress
           }
         });
+  }
+
+  /** Runs {@code reader} over the in-memory index and graph under the read lock. */
+  private <T> T inMemory(Supplier<T> reader) {
+    checkOpen();
+    visibility.readLock().lock();
+    try {
+      return reader.get();
+    } finally {
+      visibility.readLock().unlock();
+    }
   }
 
   private void checkOpen() {
@@ -740,62 +752,32 @@ public final class EmbeddedStorage implements Storage {
     @Override
     public Optional<Entity> entity(String name) {
       Checks.notBlank(name, "name");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        return graph.entity(name);
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return inMemory(() -> graph.entity(name));
     }
 
     @Override
     public Optional<Relation> relation(String a, String b) {
       Checks.notBlank(a, "a");
       Checks.notBlank(b, "b");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        return graph.relation(a, b);
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return inMemory(() -> graph.relation(a, b));
     }
 
     @Override
     public List<Relation> relations(String name) {
       Checks.notBlank(name, "name");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        return graph.relations(name);
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return inMemory(() -> graph.relations(name));
     }
 
     @Override
     public Set<String> neighbours(String name) {
       Checks.notBlank(name, "name");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        return graph.neighbours(name);
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return inMemory(() -> graph.neighbours(name));
     }
 
     @Override
     public int degree(String name) {
       Checks.notBlank(name, "name");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        return graph.degree(name);
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return inMemory(() -> graph.degree(name));
     }
 
     @Override
@@ -818,24 +800,12 @@ public final class EmbeddedStorage implements Storage {
 
     @Override
     public int entityCount() {
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        return graph.entityCount();
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return inMemory(() -> graph.entityCount());
     }
 
     @Override
     public int relationCount() {
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        return graph.relationCount();
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return inMemory(() -> graph.relationCount());
     }
 
     @Override
