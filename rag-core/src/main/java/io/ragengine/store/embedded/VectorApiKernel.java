@@ -1,0 +1,106 @@
+package io.ragengine.store.embedded;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * {@link DotKernel} on the incubating Vector API. Loaded only through {@link DotKernel#best()},
+ * which first checks that {@code jdk.incubator.vector} is in the boot layer. Thread-safe.
+ *
+ * <p>float16 to float, lane-wise and exact for every value a unit vector can hold (no infinities
+ * or NaNs): the low 15 bits shifted left by 13 are a float whose value, times 2^112, is the
+ * half's magnitude (subnormal halves become float subnormals, which the multiply scales exactly);
+ * the half's sign bit is moved to bit 31 and XORed into the query lane instead.
+ */
+final class VectorApiKernel implements DotKernel {
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+  private static final float HALF_TO_FLOAT = 0x1p112f;
+
+  private final VectorSpecies<Short> s;
+  private final VectorSpecies<Byte> b;
+
+  private VectorApiKernel() {
+    this.s = VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
+    this.b = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+  }
+
+  /** Returns a kernel, or null where vectors have fewer than 8 float lanes (no gain there). */
+  static @Nullable DotKernel createOrNull() {
+    return F.length() >= 8 && I.length() == F.length() ? new VectorApiKernel() : null;
+  }
+
+  @Override
+  public float dotHalf(float[] q, short[] h, int off, int d) {
+    int lanes = F.length();
+    FloatVector acc0 = FloatVector.zero(F);
+    FloatVector acc1 = FloatVector.zero(F);
+    int j = 0;
+    for (int bound = d - 2 * lanes; j <= bound; j += 2 * lanes) {
+      acc0 = halfStep(q, h, off, j, acc0);
+      acc1 = halfStep(q, h, off, j + lanes, acc1);
+    }
+    for (int bound = d - lanes; j <= bound; j += lanes) {
+      acc0 = halfStep(q, h, off, j, acc0);
+    }
+    float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    for (; j < d; j++) {
+      sum += q[j] * Float.float16ToFloat(h[off + j]);
+    }
+    return sum;
+  }
+
+  private FloatVector halfStep(float[] q, short[] h, int off, int j, FloatVector acc) {
+    IntVector bits =
+        (IntVector) ShortVector.fromArray(s, h, off + j).convertShape(VectorOperators.S2I, I, 0);
+    FloatVector magnitude =
+        bits.and(0x7fff)
+            .lanewise(VectorOperators.LSHL, 13)
+            .reinterpretAsFloats()
+            .mul(HALF_TO_FLOAT);
+    IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+    FloatVector signedQuery =
+        FloatVector.fromArray(F, q, j)
+            .reinterpretAsInts()
+            .lanewise(VectorOperators.XOR, sign)
+            .reinterpretAsFloats();
+    return signedQuery.mul(magnitude).add(acc);
+  }
+
+  @Override
+  public float dotByte(float[] q, byte[] bytes, int off, int d) {
+    int lanes = F.length();
+    FloatVector acc0 = FloatVector.zero(F);
+    FloatVector acc1 = FloatVector.zero(F);
+    int j = 0;
+    for (int bound = d - 2 * lanes; j <= bound; j += 2 * lanes) {
+      acc0 = byteStep(q, bytes, off, j, acc0);
+      acc1 = byteStep(q, bytes, off, j + lanes, acc1);
+    }
+    for (int bound = d - lanes; j <= bound; j += lanes) {
+      acc0 = byteStep(q, bytes, off, j, acc0);
+    }
+    float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    for (; j < d; j++) {
+      sum += q[j] * bytes[off + j];
+    }
+    return sum;
+  }
+
+  private FloatVector byteStep(float[] q, byte[] bytes, int off, int j, FloatVector acc) {
+    FloatVector stored =
+        (FloatVector) ByteVector.fromArray(b, bytes, off + j).convertShape(VectorOperators.B2F, F, 0);
+    return FloatVector.fromArray(F, q, j).mul(stored).add(acc);
+  }
+
+  @Override
+  public String description() {
+    return "Vector API, " + F.length() + " float lanes";
+  }
+}

@@ -1,0 +1,184 @@
+package io.ragengine.store.embedded;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ragengine.store.VectorMatch;
+import io.ragengine.store.VectorStore;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+final class FlatVectorIndexTest {
+
+  @Test
+  void search_float16_recallIsOneAgainstFloat64() {
+    assertEquals(1.0, recall(VectorEncoding.FLOAT16, 64), 1e-9);
+  }
+
+  @Test
+  void search_int8_recallIsHigh() {
+    assertTrue(recall(VectorEncoding.INT8, 64) >= 0.9);
+  }
+
+  /** Recall@10 over 20 queries of 5,000 random vectors. */
+  private static double recall(VectorEncoding encoding, int dims) {
+    Random random = new Random(7);
+    FlatVectorIndex index = FlatVectorIndex.create(dims, encoding);
+    Map<String, float[]> stored = new HashMap<>();
+    for (int i = 0; i < 5_000; i++) {
+      float[] v = gaussian(random, dims);
+      stored.put("v" + i, v);
+      index.upsert("v" + i, v);
+    }
+    int hits = 0;
+    for (int q = 0; q < 20; q++) {
+      float[] query = gaussian(random, dims);
+      Set<String> expected = new HashSet<>(exactTop(stored, query, 10));
+      for (VectorMatch m : index.search(query, 10, VectorStore.NO_MIN_SCORE, null)) {
+        hits += expected.contains(m.id()) ? 1 : 0;
+      }
+    }
+    return hits / 200.0;
+  }
+
+  @Test
+  void upsertAndRemove_randomOperations_matchAMap() {
+    Random random = new Random(3);
+    FlatVectorIndex index = FlatVectorIndex.create(4, VectorEncoding.FLOAT16);
+    Map<String, float[]> model = new HashMap<>();
+    for (int step = 0; step < 20_000; step++) {
+      String id = "id" + random.nextInt(500);
+      if (random.nextInt(3) == 0) {
+        assertEquals(model.remove(id) != null, index.remove(id));
+      } else {
+        float[] v = gaussian(random, 4);
+        model.put(id, v);
+        index.upsert(id, v);
+      }
+    }
+    assertEquals(model.size(), index.size());
+    for (int i = 0; i < 500; i++) {
+      assertEquals(model.containsKey("id" + i), index.contains("id" + i));
+    }
+    // Every stored vector is its own best match.
+    for (Map.Entry<String, float[]> e : model.entrySet()) {
+      VectorMatch best = index.search(e.getValue(), 1, VectorStore.NO_MIN_SCORE, null).get(0);
+      assertEquals(1.0, best.score(), 2e-3);
+    }
+  }
+
+  @Test
+  void search_parallel_equalsSerial() {
+    Random random = new Random(11);
+    ExecutorService helper = Executors.newSingleThreadExecutor();
+    try {
+      FlatVectorIndex serial = FlatVectorIndex.create(16, VectorEncoding.FLOAT16);
+      FlatVectorIndex parallel = FlatVectorIndex.create(16, VectorEncoding.FLOAT16, 2, helper);
+      for (int i = 0; i < FlatVectorIndex.MIN_VECTORS_PER_PART * 3; i++) {
+        float[] v = gaussian(random, 16);
+        serial.upsert("v" + i, v);
+        parallel.upsert("v" + i, v);
+      }
+      for (int q = 0; q < 5; q++) {
+        float[] query = gaussian(random, 16);
+        assertEquals(
+            serial.search(query, 10, VectorStore.NO_MIN_SCORE, null),
+            parallel.search(query, 10, VectorStore.NO_MIN_SCORE, null));
+      }
+    } finally {
+      helper.shutdownNow();
+    }
+  }
+
+  @Test
+  void search_tiedScores_orderedById() {
+    FlatVectorIndex index = FlatVectorIndex.create(2, VectorEncoding.FLOAT16);
+    for (String id : List.of("d", "b", "a", "c")) {
+      index.upsert(id, new float[] {1, 1});
+    }
+    List<VectorMatch> top = index.search(new float[] {1, 1}, 3, VectorStore.NO_MIN_SCORE, null);
+    assertEquals(List.of("a", "b", "c"), top.stream().map(VectorMatch::id).toList());
+  }
+
+  @Test
+  void vectorApiKernel_withModule_matchesScalar() throws Exception {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Process child =
+        new ProcessBuilder(
+                java.toString(),
+                "--add-modules",
+                "jdk.incubator.vector",
+                "-cp",
+                System.getProperty("java.class.path"),
+                VectorApiKernelCheck.class.getName())
+            .redirectErrorStream(true)
+            .start();
+    String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, child.exitValue(), output);
+    assertTrue(output.contains("Vector API"), output); // the SIMD kernel was chosen
+    assertTrue(output.contains("OK"), output);
+  }
+
+  @Test
+  void searchKernel_withoutModule_isScalar() {
+    // Tests run without --add-modules jdk.incubator.vector, as most applications will.
+    assertEquals("scalar", FlatVectorIndex.searchKernel());
+  }
+
+  @Test
+  void reserve_thenFill_keepsEverything() {
+    FlatVectorIndex index = FlatVectorIndex.create(3, VectorEncoding.INT8);
+    index.reserve(1_000);
+    for (int i = 0; i < 1_000; i++) {
+      index.upsert("v" + i, new float[] {i + 1, 1, -1});
+    }
+    assertEquals(1_000, index.size());
+    assertTrue(index.contains("v999"));
+  }
+
+  @Test
+  void upsert_wrongDimension_throws() {
+    FlatVectorIndex index = FlatVectorIndex.create(3, VectorEncoding.INT8);
+    var e = assertThrows(IllegalArgumentException.class, () -> index.upsert("a", new float[] {1}));
+    assertEquals("vector: dimension 1 (expected: 3)", e.getMessage());
+    assertFalse(index.contains("a"));
+  }
+
+  private static List<String> exactTop(Map<String, float[]> stored, float[] query, int k) {
+    List<Map.Entry<String, Double>> all = new ArrayList<>();
+    for (Map.Entry<String, float[]> e : stored.entrySet()) {
+      double dot = 0;
+      double n = 0;
+      for (int i = 0; i < query.length; i++) {
+        dot += (double) e.getValue()[i] * query[i];
+        n += (double) e.getValue()[i] * e.getValue()[i];
+      }
+      all.add(Map.entry(e.getKey(), dot / Math.sqrt(n)));
+    }
+    all.sort(Map.Entry.<String, Double>comparingByValue(Comparator.reverseOrder()));
+    return all.subList(0, k).stream().map(Map.Entry::getKey).toList();
+  }
+
+  private static float[] gaussian(Random random, int dims) {
+    float[] v = new float[dims];
+    for (int i = 0; i < dims; i++) {
+      v[i] = (float) random.nextGaussian();
+    }
+    return v;
+  }
+}
