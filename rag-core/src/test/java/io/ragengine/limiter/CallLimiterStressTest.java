@@ -145,7 +145,7 @@ final class CallLimiterStressTest {
       assertEquals(5_000, ok + bad + cancelled);
       assertEquals(0, stats.queued());
       assertEquals(0, stats.delayed());
-      Awaits.await("workers back", () -> limiter.runningCount() == 0);
+      io.ragengine.testing.Awaits.await("workers back", () -> limiter.runningCount() == 0);
     }
   }
 }

@@ -1,6 +1,6 @@
 package io.ragengine.limiter;
 
-import static io.ragengine.limiter.Awaits.await;
+import static io.ragengine.testing.Awaits.await;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

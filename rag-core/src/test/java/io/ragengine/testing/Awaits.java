@@ -1,4 +1,4 @@
-package io.ragengine.limiter;
+package io.ragengine.testing;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -10,12 +10,12 @@ import java.util.function.BooleanSupplier;
  * A bounded wait for an outcome that is truly asynchronous (a worker thread exiting, say), in the
  * manner of Caffeine's {@code Awaits}. Never used where a latch or a future can say it directly.
  */
-final class Awaits {
-  static final Duration BOUND = Duration.ofSeconds(10);
+public final class Awaits {
+  public static final Duration BOUND = Duration.ofSeconds(10);
 
   private Awaits() {}
 
-  static void await(String what, BooleanSupplier condition) {
+  public static void await(String what, BooleanSupplier condition) {
     long deadline = System.nanoTime() + BOUND.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() - deadline > 0) {

@@ -1,0 +1,290 @@
+package io.ragengine.internal;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.ragengine.limiter.CallLimiter;
+import io.ragengine.limiter.Priority;
+import io.ragengine.model.EmbeddingModel;
+import io.ragengine.model.ModelException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Coalesces embedding requests from concurrent callers (the chunks of many documents, queries)
+ * into batches of up to {@code batchSize} texts, each batch one call of the embedding model through
+ * the embedding {@link CallLimiter}. Not public API.
+ *
+ * <p>Thread-safe.
+ *
+ * <p>How batches form. A batch is a "ticket" queued in the limiter; it takes its texts only when
+ * a worker starts it: the highest-priority pending texts first, and the oldest among equals. So
+ * while every slot is busy, pending texts pile up into full batches, and when a slot frees up the
+ * next batch is as full as it can be. Tickets are queued so that together they cover every pending
+ * text: one per {@code batchSize} texts, plus one for a remainder, which waits up to {@code
+ * maxWait} for company unless it holds a query-priority text, which goes at once. A query's text
+ * therefore rides in the next batch to start, ahead of every document text.
+ */
+public final class EmbeddingBatcher {
+  private static final Comparator<Pending> ORDER =
+      (a, b) ->
+          a.priority != b.priority
+              ? Integer.compare(b.priority, a.priority)
+              : Long.compare(a.seq, b.seq);
+
+  private final EmbeddingModel model;
+  private final CallLimiter limiter;
+  private final int batchSize;
+  private final Duration maxWait;
+  private final Delayer delayer;
+  private final @Nullable BiConsumer<Integer, Long> batchObserver;
+
+  private final ReentrantLock lock = new ReentrantLock();
+
+  @GuardedBy("lock")
+  private final PriorityQueue<Pending> pending = new PriorityQueue<>(ORDER);
+
+  /** Tickets submitted to the limiter that have not yet taken their texts. */
+  @GuardedBy("lock")
+  private int ticketsWaiting;
+
+  @GuardedBy("lock")
+  private boolean timerArmed;
+
+  @GuardedBy("lock")
+  private long nextSeq;
+
+  /** Schedules a task after a delay; the seam that lets tests fire the maxWait timer by hand. */
+  public interface Delayer {
+    /** Runs {@code task} once after {@code delay}, on some thread. */
+    void schedule(Runnable task, Duration delay);
+
+    /** The JDK's shared delayed executor. */
+    static Delayer system() {
+      return (task, delay) ->
+          CompletableFuture.delayedExecutor(delay.toNanos(), TimeUnit.NANOSECONDS).execute(task);
+    }
+  }
+
+  /**
+   * @param batchObserver told (texts, model nanos) after each successful model call; for stats
+   */
+  public EmbeddingBatcher(
+      EmbeddingModel model,
+      CallLimiter limiter,
+      int batchSize,
+      Duration maxWait,
+      Delayer delayer,
+      @Nullable BiConsumer<Integer, Long> batchObserver) {
+    this.model = Objects.requireNonNull(model, "model");
+    this.limiter = Objects.requireNonNull(limiter, "limiter");
+    this.batchSize = Checks.positive(batchSize, "embeddingBatchSize");
+    this.maxWait = Checks.positiveOrZero(maxWait, "embeddingMaxWait");
+    this.delayer = Objects.requireNonNull(delayer, "delayer");
+    this.batchObserver = batchObserver;
+  }
+
+  /**
+   * Returns the vectors of {@code texts}, in order, once the batches holding them have been
+   * embedded. The future fails with the model's (or the limiter's) exception if a batch holding one
+   * of the texts failed.
+   *
+   * @param priority the texts' priority: {@link Priority#QUERY} and above are sent at once
+   */
+  public CompletableFuture<List<float[]>> embed(List<String> texts, int priority) {
+    Objects.requireNonNull(texts, "texts");
+    if (texts.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    List<Pending> mine = new ArrayList<>(texts.size());
+    for (String text : texts) {
+      mine.add(new Pending(Objects.requireNonNull(text, "text"), priority));
+    }
+    int tickets = 0;
+    boolean arm = false;
+    lock.lock();
+    try {
+      for (Pending p : mine) {
+        p.seq = nextSeq++;
+        pending.add(p);
+      }
+      int uncovered = pending.size() - ticketsWaiting * batchSize;
+      while (uncovered >= batchSize) {
+        tickets++;
+        ticketsWaiting++;
+        uncovered -= batchSize;
+      }
+      if (uncovered > 0) {
+        if (priority >= Priority.QUERY || maxWait.isZero()) {
+          tickets++;
+          ticketsWaiting++;
+        } else if (!timerArmed) {
+          timerArmed = true;
+          arm = true;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    for (int i = 0; i < tickets; i++) {
+      submitTicket(priority);
+    }
+    if (arm) {
+      delayer.schedule(this::timerFired, maxWait);
+    }
+    CompletableFuture<?>[] all = new CompletableFuture<?>[mine.size()];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = mine.get(i).vector;
+    }
+    return CompletableFuture.allOf(all)
+        .thenApply(
+            unused -> {
+              List<float[]> vectors = new ArrayList<>(mine.size());
+              for (Pending p : mine) {
+                vectors.add(p.vector.join());
+              }
+              return vectors;
+            });
+  }
+
+  /** Texts waiting for a batch to take them. */
+  public int pendingCount() {
+    lock.lock();
+    try {
+      return pending.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void timerFired() {
+    boolean submit = false;
+    int priority = Priority.DOCUMENT_EMBEDDING;
+    lock.lock();
+    try {
+      timerArmed = false;
+      if (pending.size() > ticketsWaiting * batchSize) {
+        ticketsWaiting++;
+        submit = true;
+        Pending head = pending.peek();
+        if (head != null) {
+          priority = head.priority;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (submit) {
+      submitTicket(priority);
+    }
+  }
+
+  private void submitTicket(int priority) {
+    Ticket ticket = new Ticket();
+    CompletableFuture<Void> run;
+    try {
+      run = limiter.submit(priority, ticket);
+    } catch (IllegalStateException closed) {
+      run = CompletableFuture.failedFuture(closed);
+    }
+    run.whenComplete(
+        (ok, failure) -> {
+          if (failure != null) {
+            ticket.fail(failure);
+          }
+        });
+  }
+
+  /** One batch: takes its texts when a worker first runs it, keeps them across retries. */
+  private final class Ticket implements java.util.concurrent.Callable<Void> {
+    private @Nullable List<Pending> batch;
+
+    @Override
+    public @Nullable Void call() {
+      List<Pending> texts = take();
+      if (texts.isEmpty()) {
+        return null;
+      }
+      List<String> inputs = new ArrayList<>(texts.size());
+      for (Pending p : texts) {
+        inputs.add(p.text);
+      }
+      long start = System.nanoTime();
+      List<float[]> vectors = model.embed(inputs); // RetryLaterException passes to the limiter
+      long nanos = System.nanoTime() - start;
+      if (vectors.size() != texts.size()) {
+        throw new ModelException(
+            "embedding model "
+                + model.modelName()
+                + " returned "
+                + vectors.size()
+                + " vectors for "
+                + texts.size()
+                + " texts",
+            false,
+            null);
+      }
+      BiConsumer<Integer, Long> observer = batchObserver;
+      if (observer != null) {
+        observer.accept(texts.size(), nanos);
+      }
+      for (int i = 0; i < texts.size(); i++) {
+        texts.get(i).vector.complete(vectors.get(i));
+      }
+      return null;
+    }
+
+    private List<Pending> take() {
+      List<Pending> b = batch;
+      if (b != null) {
+        return b; // a re-run after a back-off keeps its texts
+      }
+      b = new ArrayList<>(batchSize);
+      lock.lock();
+      try {
+        ticketsWaiting--;
+        while (b.size() < batchSize) {
+          Pending p = pending.poll();
+          if (p == null) {
+            break;
+          }
+          b.add(p);
+        }
+      } finally {
+        lock.unlock();
+      }
+      batch = b;
+      return b;
+    }
+
+    /** The ticket failed or never ran: fail the texts it took, or would have taken. */
+    void fail(Throwable failure) {
+      List<Pending> b = batch;
+      if (b == null) {
+        b = take();
+      }
+      for (Pending p : b) {
+        p.vector.completeExceptionally(failure);
+      }
+    }
+  }
+
+  private static final class Pending {
+    final String text;
+    final int priority;
+    long seq;
+    final CompletableFuture<float[]> vector = new CompletableFuture<>();
+
+    Pending(String text, int priority) {
+      this.text = text;
+      this.priority = priority;
+    }
+  }
+}

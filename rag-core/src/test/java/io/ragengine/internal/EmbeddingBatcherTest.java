@@ -1,0 +1,187 @@
+package io.ragengine.internal;
+
+import static io.ragengine.testing.Awaits.await;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ragengine.limiter.CallLimiter;
+import io.ragengine.limiter.CallLimiterConfig;
+import io.ragengine.limiter.Priority;
+import io.ragengine.limiter.RetryLaterException;
+import io.ragengine.model.FakeEmbeddingModel;
+import io.ragengine.model.ModelException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+final class EmbeddingBatcherTest {
+  /** Holds scheduled tasks until the test fires them. */
+  private static final class ManualDelayer implements EmbeddingBatcher.Delayer {
+    final List<Runnable> tasks = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void schedule(Runnable task, Duration delay) {
+      tasks.add(task);
+    }
+
+    void fireAll() {
+      List<Runnable> due = new ArrayList<>(tasks);
+      tasks.clear();
+      due.forEach(Runnable::run);
+    }
+  }
+
+  private final FakeEmbeddingModel model = new FakeEmbeddingModel();
+  private final ManualDelayer delayer = new ManualDelayer();
+  private final List<CallLimiter> limiters = new ArrayList<>();
+
+  @AfterEach
+  void close() {
+    limiters.forEach(CallLimiter::close);
+  }
+
+  private CallLimiter limiter(int maxAsync) {
+    CallLimiter l =
+        CallLimiter.create(
+            CallLimiterConfig.builder().name("embedding").maxAsync(maxAsync).build());
+    limiters.add(l);
+    return l;
+  }
+
+  private EmbeddingBatcher batcher(int batchSize, Duration maxWait, int maxAsync) {
+    return new EmbeddingBatcher(model, limiter(maxAsync), batchSize, maxWait, delayer, null);
+  }
+
+  private static List<String> texts(String prefix, int n) {
+    return IntStream.range(0, n).mapToObj(i -> prefix + i).toList();
+  }
+
+  @Test
+  void embed_tenTexts_fullBatchesAtOnceRemainderAfterMaxWait() throws Exception {
+    EmbeddingBatcher batcher = batcher(4, Duration.ofMillis(5), 1);
+    List<String> texts = texts("t", 10);
+
+    CompletableFuture<List<float[]>> result = batcher.embed(texts, Priority.DOCUMENT_EMBEDDING);
+
+    // Two full batches go without waiting; the remainder waits for maxWait.
+    await("two full batches embedded", () -> model.callCount() == 2);
+    assertEquals(1, delayer.tasks.size());
+    assertEquals(2, batcher.pendingCount());
+    delayer.fireAll();
+    List<float[]> vectors = result.get(10, SECONDS);
+
+    assertEquals(List.of(texts.subList(0, 4), texts.subList(4, 8), texts.subList(8, 10)),
+        model.calls());
+    for (int i = 0; i < texts.size(); i++) {
+      assertArrayEquals(model.vectorOf(texts.get(i)), vectors.get(i));
+    }
+  }
+
+  @Test
+  void embed_queryWhileDocumentsWait_ridesInTheNextBatchFirst() throws Exception {
+    var gate = new CountDownLatch(1);
+    var first = new AtomicBoolean(true);
+    model.latency(
+        Duration.ofNanos(1),
+        Duration.ZERO,
+        d -> {
+          if (first.getAndSet(false)) {
+            try {
+              assertTrue(gate.await(10, SECONDS));
+            } catch (InterruptedException e) {
+              throw new AssertionError(e);
+            }
+          }
+        });
+    EmbeddingBatcher batcher = batcher(4, Duration.ofSeconds(60), 1);
+    var documents = batcher.embed(texts("d", 9), Priority.DOCUMENT_EMBEDDING);
+    // The first batch (d0-d3) is running and held; d4-d8 wait.
+    await("d0-d3 taken by the running batch", () -> batcher.pendingCount() == 5);
+
+    var query = batcher.embed(List.of("the question"), Priority.QUERY);
+    gate.countDown();
+
+    assertArrayEquals(model.vectorOf("the question"), query.get(10, SECONDS).get(0));
+    documents.get(10, SECONDS);
+    List<List<String>> calls = model.calls();
+    assertEquals(List.of("d0", "d1", "d2", "d3"), calls.get(0));
+    assertEquals(List.of("the question", "d4", "d5", "d6"), calls.get(1));
+  }
+
+  @Test
+  void embed_modelFails_everyTextOfTheBatchFails() throws Exception {
+    model.failNext(1, new ModelException("provider down", false, null));
+    EmbeddingBatcher batcher = batcher(8, Duration.ZERO, 2);
+
+    var result = batcher.embed(texts("t", 3), Priority.DOCUMENT_EMBEDDING);
+
+    var e = assertThrows(ExecutionException.class, () -> result.get(10, SECONDS));
+    assertInstanceOf(ModelException.class, e.getCause());
+    assertEquals(0, batcher.pendingCount());
+  }
+
+  @Test
+  void embed_modelAsksToRetryLater_batchRerunsWithSameTexts() throws Exception {
+    model.failNext(1, new RetryLaterException(Duration.ZERO, null));
+    EmbeddingBatcher batcher = batcher(8, Duration.ZERO, 1);
+
+    List<float[]> vectors = batcher.embed(texts("t", 3), Priority.DOCUMENT_EMBEDDING).get(10, SECONDS);
+
+    assertArrayEquals(model.vectorOf("t2"), vectors.get(2));
+    assertEquals(1, limiters.get(0).stats().retried());
+  }
+
+  @Test
+  void embed_maxWaitZero_remainderGoesAtOnce() throws Exception {
+    EmbeddingBatcher batcher = batcher(32, Duration.ZERO, 1);
+    batcher.embed(List.of("alone"), Priority.DOCUMENT_EMBEDDING).get(10, SECONDS);
+    assertEquals(List.of(List.of("alone")), model.calls());
+    assertTrue(delayer.tasks.isEmpty());
+  }
+
+  @Test
+  void embed_limiterClosed_failsInsteadOfHanging() throws Exception {
+    EmbeddingBatcher batcher = batcher(4, Duration.ZERO, 1);
+    limiters.get(0).close();
+    var result = batcher.embed(List.of("late"), Priority.DOCUMENT_EMBEDDING);
+    var e = assertThrows(ExecutionException.class, () -> result.get(10, SECONDS));
+    assertInstanceOf(IllegalStateException.class, e.getCause());
+  }
+
+  @Test
+  void embed_empty_completesWithoutCallingModel() throws Exception {
+    assertEquals(List.of(), batcher(4, Duration.ZERO, 1).embed(List.of(), 0).get(10, SECONDS));
+    assertEquals(0, model.callCount());
+  }
+
+  @Test
+  void create_invalidOptions_throwNamingThem() {
+    CallLimiter limiter = limiter(1);
+    assertEquals(
+        "embeddingBatchSize: 0 (expected: > 0)",
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new EmbeddingBatcher(model, limiter, 0, Duration.ZERO, delayer, null))
+            .getMessage());
+    assertEquals(
+        "embeddingMaxWait: PT-1S (expected: >= 0)",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    new EmbeddingBatcher(
+                        model, limiter, 4, Duration.ofSeconds(-1), delayer, null))
+            .getMessage());
+  }
+}
