@@ -55,6 +55,19 @@ public final class Checks {
     return value;
   }
 
+  /**
+   * Returns {@code value} if it is non-null and has a non-whitespace character; the message never
+   * quotes the value (for document text and questions, which must not reach logs).
+   */
+  public static String notBlankNoEcho(String value, String name) {
+    Objects.requireNonNull(value, name);
+    if (value.isBlank()) {
+      throw new IllegalArgumentException(
+          name + ": blank text of length " + value.length() + " (expected: not blank)");
+    }
+    return value;
+  }
+
   /** Returns {@code value} if it is non-null and has a non-whitespace character. */
   public static String notBlank(String value, String name) {
     Objects.requireNonNull(value, name);

@@ -31,6 +31,11 @@ import org.jspecify.annotations.Nullable;
  * text: one per {@code batchSize} texts, plus one for a remainder, which waits up to {@code
  * maxWait} for company unless it holds a query-priority text, which goes at once. A query's text
  * therefore rides in the next batch to start, ahead of every document text.
+ *
+ * <p>Failures. A batch the model refuses for good (a non-retryable {@link ModelException}) is
+ * embedded again one text at a time, so a single bad input fails only its own text, not the texts
+ * of the other documents that shared its batch. Retryable failures fail the whole batch: splitting
+ * them would multiply calls to a provider that is down.
  */
 public final class EmbeddingBatcher {
   private static final Comparator<Pending> ORDER =
@@ -217,7 +222,18 @@ public final class EmbeddingBatcher {
         inputs.add(p.text);
       }
       long start = System.nanoTime();
-      List<float[]> vectors = model.embed(inputs); // RetryLaterException passes to the limiter
+      List<float[]> vectors;
+      try {
+        vectors = model.embed(inputs); // RetryLaterException passes on to the limiter
+      } catch (ModelException e) {
+        if (e.retryable() || texts.size() == 1) {
+          throw e;
+        }
+        // The provider refused the batch for good (a 400 for one bad input, say). The batch
+        // mixes texts of many documents: embed them one by one so only the bad one fails.
+        embedOneByOne(texts);
+        return null;
+      }
       long nanos = System.nanoTime() - start;
       if (vectors.size() != texts.size()) {
         throw new ModelException(
@@ -239,6 +255,24 @@ public final class EmbeddingBatcher {
         texts.get(i).vector.complete(vectors.get(i));
       }
       return null;
+    }
+
+    private void embedOneByOne(List<Pending> texts) {
+      for (Pending p : texts) {
+        try {
+          List<float[]> one = model.embed(List.of(p.text));
+          if (one.size() != 1) {
+            throw new ModelException(
+                "embedding model " + model.modelName() + " returned " + one.size()
+                    + " vectors for 1 text",
+                false,
+                null);
+          }
+          p.vector.complete(one.get(0));
+        } catch (RuntimeException e) {
+          p.vector.completeExceptionally(e);
+        }
+      }
     }
 
     private List<Pending> take() {

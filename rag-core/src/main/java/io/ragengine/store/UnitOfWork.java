@@ -64,6 +64,15 @@ public final class UnitOfWork {
   public UnitOfWork() {}
 
   /**
+   * Appends every operation of {@code other}, in order, so that both commit as one (the ingest
+   * pipeline's group commit of several documents). {@code other} is unchanged.
+   */
+  public UnitOfWork addAll(UnitOfWork other) {
+    operations.addAll(Objects.requireNonNull(other, "other").operations);
+    return this;
+  }
+
+  /**
    * Records a key-value put.
    *
    * @throws IllegalArgumentException if {@code namespace} or {@code key} is blank

@@ -12,7 +12,9 @@ import io.ragengine.limiter.CallLimiter;
 import io.ragengine.limiter.CallLimiterConfig;
 import io.ragengine.limiter.Priority;
 import io.ragengine.limiter.RetryLaterException;
+import io.ragengine.model.EmbeddingModel;
 import io.ragengine.model.FakeEmbeddingModel;
+import io.ragengine.model.ForwardingEmbeddingModel;
 import io.ragengine.model.ModelException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -121,8 +123,8 @@ final class EmbeddingBatcherTest {
   }
 
   @Test
-  void embed_modelFails_everyTextOfTheBatchFails() throws Exception {
-    model.failNext(1, new ModelException("provider down", false, null));
+  void embed_modelRefusesEveryInput_everyTextFails() throws Exception {
+    model.failNext(4, new ModelException("provider refuses", false, null)); // batch + 3 singles
     EmbeddingBatcher batcher = batcher(8, Duration.ZERO, 2);
 
     var result = batcher.embed(texts("t", 3), Priority.DOCUMENT_EMBEDDING);
@@ -130,6 +132,38 @@ final class EmbeddingBatcherTest {
     var e = assertThrows(ExecutionException.class, () -> result.get(10, SECONDS));
     assertInstanceOf(ModelException.class, e.getCause());
     assertEquals(0, batcher.pendingCount());
+  }
+
+  @Test
+  void embed_oneInputRefusedForGood_onlyItsTextFails() throws Exception {
+    EmbeddingModel poisoned =
+        new ForwardingEmbeddingModel(model) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            if (texts.contains("poison")) {
+              throw new ModelException("HTTP 400: input rejected", false, null);
+            }
+            return super.embed(texts);
+          }
+        };
+    var batcher =
+        new EmbeddingBatcher(poisoned, limiter(1), 8, Duration.ZERO, delayer, null);
+
+    var good = batcher.embed(List.of("a", "b"), Priority.DOCUMENT_EMBEDDING);
+    var bad = batcher.embed(List.of("poison"), Priority.DOCUMENT_EMBEDDING);
+
+    assertArrayEquals(model.vectorOf("b"), good.get(10, SECONDS).get(1));
+    var e = assertThrows(ExecutionException.class, () -> bad.get(10, SECONDS));
+    assertEquals("HTTP 400: input rejected", String.valueOf(e.getCause()).replaceFirst("^[^:]*: ", ""));
+  }
+
+  @Test
+  void embed_retryableFailure_failsWholeBatchWithoutSplitting() throws Exception {
+    model.failNext(1, new ModelException("HTTP 503", true, null));
+    EmbeddingBatcher batcher = batcher(8, Duration.ZERO, 1);
+    var result = batcher.embed(texts("t", 3), Priority.DOCUMENT_EMBEDDING);
+    assertThrows(ExecutionException.class, () -> result.get(10, SECONDS));
+    assertEquals(1, model.callCount()); // the one failed call: no retries text by text
   }
 
   @Test

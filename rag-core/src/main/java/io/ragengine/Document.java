@@ -1,0 +1,73 @@
+package io.ragengine;
+
+import io.ragengine.internal.Checks;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A text to ingest. Immutable.
+ *
+ * <p>A document without an explicit id gets {@code "doc-"} followed by a hash of its content, so
+ * the same text inserted twice is recognised as a duplicate. An explicit id wins.
+ *
+ * @param content the text; not blank
+ * @param id the document's id, or null to derive it from the content
+ * @param sourcePath where the text came from (a file path, a URL), or null; stored, not read
+ * @param metadata free-form string pairs stored with the document
+ */
+public record Document(
+    String content, @Nullable String id, @Nullable String sourcePath, Map<String, String> metadata) {
+
+  /**
+   * @throws IllegalArgumentException if {@code content} or a given {@code id} is blank
+   * @throws NullPointerException if {@code content} or {@code metadata} is null
+   */
+  public Document {
+    Checks.notBlankNoEcho(content, "content");
+    if (id != null) {
+      Checks.notBlank(id, "id");
+    }
+    metadata = Map.copyOf(Objects.requireNonNull(metadata, "metadata"));
+  }
+
+  /** A document with this content and an id derived from it. */
+  public static Document of(String content) {
+    return new Document(content, null, null, Map.of());
+  }
+
+  /** A document with an explicit id. */
+  public static Document of(String id, String content) {
+    return new Document(content, Objects.requireNonNull(id, "id"), null, Map.of());
+  }
+
+  /** This document with {@code sourcePath} recorded. */
+  public Document withSourcePath(String sourcePath) {
+    return new Document(content, id, Objects.requireNonNull(sourcePath, "sourcePath"), metadata);
+  }
+
+  /** This document with {@code metadata} instead of its current metadata. */
+  public Document withMetadata(Map<String, String> metadata) {
+    return new Document(content, id, sourcePath, metadata);
+  }
+
+  /** The explicit id, if one was given. */
+  public Optional<String> explicitId() {
+    return Optional.ofNullable(id);
+  }
+
+  @Override
+  public String toString() {
+    // Never the text: documents may be private, and logs are not.
+    return "Document{id="
+        + id
+        + ", sourcePath="
+        + sourcePath
+        + ", length="
+        + content.length()
+        + ", metadata="
+        + metadata.keySet()
+        + "}";
+  }
+}

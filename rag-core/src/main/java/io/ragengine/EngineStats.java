@@ -1,0 +1,37 @@
+package io.ragengine;
+
+import io.ragengine.limiter.LimiterStats;
+import io.ragengine.store.DocStatus;
+import java.util.Map;
+
+/**
+ * A snapshot of a {@link RagEngine}: its two call limiters, its documents and its pipeline.
+ * Immutable. Counters count since the engine was opened.
+ *
+ * @param chat the chat-model limiter
+ * @param embedding the embedding-model limiter
+ * @param documents documents in the store by status
+ * @param chunks chunks searchable now
+ * @param documentsInFlight documents being processed now
+ * @param documentsProcessed documents processed since open
+ * @param documentsFailed documents failed since open
+ * @param chunksEmbedded chunks embedded since open
+ * @param embeddingCalls embedding model calls made by the batcher since open
+ * @param commits storage transactions made by the pipeline since open (several documents may
+ *     share one: a group commit)
+ */
+public record EngineStats(
+    LimiterStats chat,
+    LimiterStats embedding,
+    Map<DocStatus, Integer> documents,
+    int chunks,
+    int documentsInFlight,
+    long documentsProcessed,
+    long documentsFailed,
+    long chunksEmbedded,
+    long embeddingCalls,
+    long commits) {
+  public EngineStats {
+    documents = Map.copyOf(documents);
+  }
+}

@@ -1,0 +1,456 @@
+package io.ragengine;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ragengine.InsertReport.DocumentReport;
+import io.ragengine.InsertReport.Outcome;
+import io.ragengine.ingest.IngestProgress;
+import io.ragengine.ingest.ProgressListener;
+import io.ragengine.internal.EmbeddingBatcher;
+import io.ragengine.limiter.LimiterClosedException;
+import io.ragengine.limiter.Priority;
+import io.ragengine.store.DocStatus;
+import io.ragengine.store.DocStatusRecord;
+import io.ragengine.store.Storage;
+import io.ragengine.store.StoreException;
+import io.ragengine.store.UnitOfWork;
+import io.ragengine.text.Chunk;
+import io.ragengine.text.Chunker;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The document pipeline behind {@link RagEngine#insert}. Thread-safe.
+ *
+ * <p>Per call: validate, assign ids, set duplicates aside, and commit every new document's text
+ * and PENDING status in one durable transaction before any work starts. Then per document, at
+ * most {@code maxParallelInsert} at once and earlier documents first: chunk, mark PROCESSING, run
+ * the per-chunk stage, embed the chunks through the shared {@link EmbeddingBatcher}, and commit the
+ * chunks, their vectors and the PROCESSED status as one unit (group-committed with other
+ * documents' units). A document that fails is durably FAILED with the reason; the others go on.
+ *
+ * <p>Key-value namespaces: {@value #DOCS} (id to the document's JSON), {@value #HASHES} (content
+ * hash to id), {@value #CHUNKS} (chunk id to the chunk's JSON), {@value #DOC_CHUNKS} (document id
+ * to its chunk ids). Vector namespace {@value #CHUNKS}.
+ */
+final class IngestPipeline implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(IngestPipeline.class);
+
+  static final String DOCS = "docs";
+  static final String HASHES = "doc_hashes";
+  static final String CHUNKS = "chunks";
+  static final String DOC_CHUNKS = "doc_chunks";
+
+  private static final int MAX_ERROR_LENGTH = 500;
+
+  private final Storage storage;
+  private final Chunker chunker;
+  private final EmbeddingBatcher batcher;
+  private final GroupCommitter committer;
+  private final ProgressListener listener;
+  private final Clock clock;
+  private final ObjectMapper json = new ObjectMapper();
+  /** Fair, so documents start in the order they were inserted. */
+  private final Semaphore slots;
+  /** Serialises duplicate checks with the PENDING commit, so concurrent inserts agree. */
+  private final ReentrantLock enqueueLock = new ReentrantLock();
+  private final ExecutorService documentThreads = Executors.newVirtualThreadPerTaskExecutor();
+
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final LongAdder processed = new LongAdder();
+  private final LongAdder failed = new LongAdder();
+  private final LongAdder chunksEmbedded = new LongAdder();
+  private volatile boolean closing;
+
+  IngestPipeline(
+      Storage storage,
+      Chunker chunker,
+      EmbeddingBatcher batcher,
+      GroupCommitter committer,
+      int maxParallelInsert,
+      ProgressListener listener,
+      Clock clock) {
+    this.storage = storage;
+    this.chunker = chunker;
+    this.batcher = batcher;
+    this.committer = committer;
+    this.slots = new Semaphore(maxParallelInsert, true);
+    this.listener = listener;
+    this.clock = clock;
+  }
+
+  /** A document accepted for processing. */
+  private record Task(String docId, String content, DocStatusRecord status) {}
+
+  /** Progress of one call, for the listener. */
+  private static final class Tracker {
+    final int documents;
+    final AtomicInteger done = new AtomicInteger();
+    final AtomicInteger chunks = new AtomicInteger();
+    final AtomicInteger embedded = new AtomicInteger();
+
+    Tracker(int documents) {
+      this.documents = documents;
+    }
+  }
+
+  InsertReport insert(List<Document> documents) {
+    Objects.requireNonNull(documents, "documents");
+    for (int i = 0; i < documents.size(); i++) {
+      if (documents.get(i) == null) {
+        throw new NullPointerException("documents[" + i + "]");
+      }
+    }
+    DocumentReport[] reports = new DocumentReport[documents.size()];
+    List<Task> tasks = new ArrayList<>();
+    List<Integer> taskIndex = new ArrayList<>();
+    enqueueLock.lock();
+    try {
+      UnitOfWork pending = new UnitOfWork();
+      Map<String, String> idsInCall = new HashMap<>();
+      Map<String, String> hashesInCall = new HashMap<>();
+      Instant now = clock.instant();
+      for (int i = 0; i < documents.size(); i++) {
+        Document doc = documents.get(i);
+        String hash = sha256(doc.content());
+        String id = doc.id() != null ? doc.id() : "doc-" + hash.substring(0, 32);
+        String duplicateOf = idsInCall.containsKey(id) ? id : hashesInCall.get(hash);
+        if (duplicateOf == null && storage.docStatus().get(id).isPresent()) {
+          duplicateOf = id;
+        }
+        if (duplicateOf == null) {
+          duplicateOf = storage.kv().get(HASHES, hash).orElse(null);
+        }
+        if (duplicateOf != null) {
+          reports[i] =
+              new DocumentReport(
+                  id, Outcome.DUPLICATE, 0, Optional.empty(), Optional.of(duplicateOf));
+          continue;
+        }
+        idsInCall.put(id, id);
+        hashesInCall.put(hash, id);
+        DocStatusRecord status = DocStatusRecord.pending(id, now);
+        pending.put(DOCS, id, documentJson(doc, hash));
+        pending.put(HASHES, hash, id);
+        pending.putDocStatus(status);
+        tasks.add(new Task(id, doc.content(), status));
+        taskIndex.add(i);
+      }
+      if (!pending.isEmpty()) {
+        // Nothing acknowledged is lost: the texts and PENDING statuses are durable before any
+        // work starts, and a crash from here on resumes them.
+        join(committer.commit(pending));
+      }
+    } finally {
+      enqueueLock.unlock();
+    }
+    List<DocumentReport> done = process(tasks);
+    for (int t = 0; t < tasks.size(); t++) {
+      reports[taskIndex.get(t)] = done.get(t);
+    }
+    return new InsertReport(List.of(reports));
+  }
+
+  /** Processes the documents left PENDING or PROCESSING, oldest first (after a crash). */
+  InsertReport resume() {
+    List<DocStatusRecord> records = new ArrayList<>(storage.docStatus().byStatus(DocStatus.PENDING));
+    records.addAll(storage.docStatus().byStatus(DocStatus.PROCESSING));
+    if (!records.isEmpty()) {
+      log.info("resuming {} document(s) left unfinished by the last run", records.size());
+    }
+    return reprocess(records);
+  }
+
+  /** Processes the FAILED documents again. */
+  InsertReport retryFailed() {
+    return reprocess(storage.docStatus().byStatus(DocStatus.FAILED));
+  }
+
+  private InsertReport reprocess(List<DocStatusRecord> records) {
+    records = new ArrayList<>(records);
+    records.sort(Comparator.comparing(DocStatusRecord::createdAt));
+    List<Task> tasks = new ArrayList<>();
+    List<DocumentReport> missing = new ArrayList<>();
+    for (DocStatusRecord r : records) {
+      Optional<String> stored = storage.kv().get(DOCS, r.docId());
+      String content = stored.map(this::contentOf).orElse(null);
+      if (content == null) {
+        String error = "the document's text is missing from the store";
+        join(committer.commit(new UnitOfWork().putDocStatus(r.failed(error, now(r)))));
+        missing.add(
+            new DocumentReport(
+                r.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty()));
+      } else {
+        tasks.add(new Task(r.docId(), content, r));
+      }
+    }
+    List<DocumentReport> reports = new ArrayList<>(process(tasks));
+    reports.addAll(missing);
+    return new InsertReport(reports);
+  }
+
+  private List<DocumentReport> process(List<Task> tasks) {
+    if (tasks.isEmpty()) {
+      return List.of();
+    }
+    Tracker tracker = new Tracker(tasks.size());
+    List<CompletableFuture<DocumentReport>> futures = new ArrayList<>(tasks.size());
+    for (Task task : tasks) {
+      futures.add(CompletableFuture.supplyAsync(() -> processOne(task, tracker), documentThreads));
+    }
+    List<DocumentReport> reports = new ArrayList<>(tasks.size());
+    for (CompletableFuture<DocumentReport> f : futures) {
+      reports.add(join(f));
+    }
+    return reports;
+  }
+
+  private DocumentReport processOne(Task task, Tracker tracker) {
+    try {
+      slots.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return pendingReport(task);
+    }
+    inFlight.incrementAndGet();
+    try {
+      if (closing) {
+        return pendingReport(task);
+      }
+      List<Chunk> chunks = chunker.chunk(task.content());
+      // Fire and forget: commits apply in order, so PROCESSED can never precede it.
+      var unused =
+          committer.commit(
+              new UnitOfWork()
+                  .putDocStatus(task.status().with(DocStatus.PROCESSING, 0, now(task.status()))));
+      tracker.chunks.addAndGet(chunks.size());
+      tell(IngestProgress.Stage.CHUNKED, task, tracker);
+
+      List<String> texts = new ArrayList<>(chunks.size());
+      for (Chunk c : chunks) {
+        texts.add(c.content());
+      }
+      List<float[]> vectors = join(batcher.embed(texts, Priority.DOCUMENT_EMBEDDING));
+      chunksEmbedded.add(chunks.size());
+      tracker.embedded.addAndGet(chunks.size());
+      tell(IngestProgress.Stage.EMBEDDED, task, tracker);
+
+      UnitOfWork unit = new UnitOfWork();
+      List<String> chunkIds = new ArrayList<>(chunks.size());
+      for (int i = 0; i < chunks.size(); i++) {
+        Chunk c = chunks.get(i);
+        String chunkId = chunkId(task.docId(), c.index());
+        chunkIds.add(chunkId);
+        unit.put(CHUNKS, chunkId, chunkJson(task.docId(), c));
+        unit.upsertVector(CHUNKS, chunkId, vectors.get(i));
+      }
+      unit.put(DOC_CHUNKS, task.docId(), toJson(chunkIds));
+      unit.putDocStatus(task.status().with(DocStatus.PROCESSED, chunks.size(), now(task.status())));
+      join(committer.commit(unit));
+      processed.increment();
+      tracker.done.incrementAndGet();
+      tell(IngestProgress.Stage.PROCESSED, task, tracker);
+      return new DocumentReport(
+          task.docId(), Outcome.PROCESSED, chunks.size(), Optional.empty(), Optional.empty());
+    } catch (RuntimeException e) {
+      Throwable cause = unwrap(e);
+      if (closing && (cause instanceof LimiterClosedException
+          || cause instanceof IllegalStateException)) {
+        return pendingReport(task); // stays PENDING/PROCESSING: resumes on the next open
+      }
+      String error = describe(cause);
+      log.warn("document {} failed: {}", task.docId(), error);
+      try {
+        join(committer.commit(
+            new UnitOfWork().putDocStatus(task.status().failed(error, now(task.status())))));
+      } catch (RuntimeException commitFailure) {
+        // Still PENDING or PROCESSING in the store, so it is resumed on the next open.
+        log.warn("document {}: recording its failure failed too: {}", task.docId(),
+            describe(unwrap(commitFailure)));
+      }
+      failed.increment();
+      tracker.done.incrementAndGet();
+      tell(IngestProgress.Stage.FAILED, task, tracker);
+      return new DocumentReport(
+          task.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty());
+    } finally {
+      inFlight.decrementAndGet();
+      slots.release();
+    }
+  }
+
+  private static DocumentReport pendingReport(Task task) {
+    return new DocumentReport(
+        task.docId(),
+        Outcome.PENDING,
+        0,
+        Optional.of("the engine closed before the document finished; it resumes on the next open"),
+        Optional.empty());
+  }
+
+  private void tell(IngestProgress.Stage stage, Task task, Tracker t) {
+    try {
+      listener.onProgress(
+          new IngestProgress(
+              stage, task.docId(), t.documents, t.done.get(), t.chunks.get(), t.embedded.get()));
+    } catch (RuntimeException e) {
+      log.warn("progress listener threw; ignored", e);
+    }
+  }
+
+  int inFlight() {
+    return inFlight.get();
+  }
+
+  long processedCount() {
+    return processed.sum();
+  }
+
+  long failedCount() {
+    return failed.sum();
+  }
+
+  long chunksEmbedded() {
+    return chunksEmbedded.sum();
+  }
+
+  /** Stops starting documents; those running finish or stay pending for the next open. */
+  void beginClose() {
+    closing = true;
+  }
+
+  @Override
+  public void close() {
+    closing = true;
+    documentThreads.close(); // waits for documents in flight; they stop at their next step
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  static String chunkId(String docId, int index) {
+    String n = Integer.toString(index);
+    return docId + "-chunk-" + (n.length() >= 3 ? n : "000".substring(n.length()) + n);
+  }
+
+  /** The chunk JSON's fields, read back by the query path. */
+  record StoredChunk(String docId, int index, int tokens, String content) {}
+
+  StoredChunk readChunk(String jsonText) {
+    try {
+      JsonNode node = json.readTree(jsonText);
+      return new StoredChunk(
+          node.path("doc").asText(),
+          node.path("index").asInt(),
+          node.path("tokens").asInt(),
+          node.path("content").asText());
+    } catch (JsonProcessingException e) {
+      throw new StoreException("a stored chunk is not valid JSON", e);
+    }
+  }
+
+  private String chunkJson(String docId, Chunk c) {
+    ObjectNode node = json.createObjectNode();
+    node.put("doc", docId).put("index", c.index()).put("tokens", c.tokens());
+    node.put("content", c.content());
+    return node.toString();
+  }
+
+  private String documentJson(Document doc, String hash) {
+    ObjectNode node = json.createObjectNode();
+    node.put("content", doc.content()).put("hash", hash);
+    if (doc.sourcePath() != null) {
+      node.put("sourcePath", doc.sourcePath());
+    }
+    ObjectNode meta = node.putObject("metadata");
+    doc.metadata().forEach(meta::put);
+    return node.toString();
+  }
+
+  private @Nullable String contentOf(String documentJson) {
+    try {
+      JsonNode content = json.readTree(documentJson).get("content");
+      return content == null ? null : content.asText();
+    } catch (JsonProcessingException e) {
+      return null;
+    }
+  }
+
+  private String toJson(List<String> ids) {
+    try {
+      return json.writeValueAsString(ids);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e); // a list of strings always serialises
+    }
+  }
+
+  private Instant now(DocStatusRecord previous) {
+    Instant now = clock.instant();
+    return now.isBefore(previous.updatedAt()) ? previous.updatedAt() : now;
+  }
+
+  static String sha256(String text) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  /** A failure's description for logs and the status record: type and message, never text. */
+  static String describe(Throwable t) {
+    String message = t.getMessage();
+    String d = t.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    return d.length() <= MAX_ERROR_LENGTH ? d : d.substring(0, MAX_ERROR_LENGTH - 3) + "...";
+  }
+
+  static Throwable unwrap(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof CompletionException || c instanceof ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c;
+  }
+
+  /** Joins {@code f}, rethrowing its failure unwrapped when it is unchecked. */
+  static <T> T join(CompletableFuture<T> f) {
+    try {
+      return f.join();
+    } catch (CompletionException e) {
+      Throwable cause = unwrap(e);
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new RagException(describe(cause), cause);
+    }
+  }
+}

@@ -1,0 +1,596 @@
+package io.ragengine;
+
+import io.ragengine.IngestPipeline.StoredChunk;
+import io.ragengine.QueryResult.Source;
+import io.ragengine.QueryResult.Timings;
+import io.ragengine.ingest.ProgressListener;
+import io.ragengine.internal.Checks;
+import io.ragengine.internal.EmbeddingBatcher;
+import io.ragengine.limiter.CallLimiter;
+import io.ragengine.limiter.CallLimiterConfig;
+import io.ragengine.limiter.Priority;
+import io.ragengine.model.ChatModel;
+import io.ragengine.model.ChatRequest;
+import io.ragengine.model.ChatResponse;
+import io.ragengine.model.ChatStreamListener;
+import io.ragengine.model.EmbeddingModel;
+import io.ragengine.model.Message;
+import io.ragengine.store.Storage;
+import io.ragengine.store.VectorMatch;
+import io.ragengine.store.embedded.EmbeddedStorage;
+import io.ragengine.store.embedded.EmbeddedStorageConfig;
+import io.ragengine.text.Chunker;
+import io.ragengine.text.Tokenizer;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An embeddable retrieval-augmented generation engine: give it documents, ask it questions.
+ *
+ * <p>Thread-safe: one engine serves every thread of an application, and should, because it holds
+ * the provider budgets. {@link #insert} and {@link #query} block (cheaply, on virtual threads);
+ * {@link #insertAsync} and {@link #queryAsync} return futures. Close it to stop its threads and
+ * release its working directory.
+ *
+ * <h2>Concurrency</h2>
+ *
+ * Two {@link CallLimiter}s hold the budgets: {@code maxAsync} chat calls and {@code
+ * embeddingMaxAsync} embedding calls in flight, shared by ingestion and queries, with query calls
+ * ahead of ingestion work. Embedding requests from concurrent documents and queries are coalesced
+ * into batches of {@code embeddingBatchSize}.
+ *
+ * <h2>Durability</h2>
+ *
+ * {@code insert} returns only once every document's final status is durable. Documents are
+ * recorded PENDING, durably, before any work; one that is left PENDING or PROCESSING by a crash
+ * is resumed when the working directory is next opened ({@link #resumed()}). A document whose
+ * processing fails is recorded FAILED with the reason and is tried again by {@link #retryFailed()}.
+ *
+ * <h2>Status</h2>
+ *
+ * This version answers in {@link QueryMode#NAIVE} and {@link QueryMode#BYPASS} mode; the
+ * knowledge-graph modes arrive with graph extraction.
+ */
+public final class RagEngine implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RagEngine.class);
+
+  /** Tokens kept free in the answer prompt beyond the instructions, question and context. */
+  private static final int PROMPT_MARGIN_TOKENS = 200;
+
+  private static final String ANSWER_INSTRUCTIONS =
+      """
+      You answer questions from the numbered sources below, which were retrieved from the \
+      user's documents. Use only what the sources say. When they do not contain the answer, \
+      say that you do not know instead of guessing. Cite the sources you used by their numbers \
+      in square brackets, such as [2].
+
+      Sources:
+      """;
+
+  private final RagEngineConfig config;
+  private final Storage storage;
+  private final @Nullable ChatModel chatModel;
+  private final EmbeddingModel embeddingModel;
+  private final Tokenizer tokenizer;
+  private final CallLimiter chatLimiter;
+  private final CallLimiter embeddingLimiter;
+  private final EmbeddingBatcher batcher;
+  private final GroupCommitter committer;
+  private final IngestPipeline pipeline;
+  private final ExecutorService asyncThreads = Executors.newVirtualThreadPerTaskExecutor();
+  private final CompletableFuture<InsertReport> resumed;
+  private final LongAdder embeddingCalls = new LongAdder();
+  private final int instructionTokens;
+  private volatile boolean closed;
+
+  private RagEngine(Builder b, RagEngineConfig config) {
+    this.config = config;
+    this.embeddingModel = Objects.requireNonNull(b.embeddingModel, "embeddingModel");
+    this.chatModel = b.chatModel;
+    this.tokenizer = b.tokenizer != null ? b.tokenizer : Tokenizer.cl100k();
+    this.instructionTokens = tokenizer.count(ANSWER_INSTRUCTIONS);
+    Storage s = b.storage;
+    if (s == null) {
+      Path dir = config.workingDir();
+      if (dir == null) {
+        throw new IllegalStateException(
+            "workingDir: not set (expected: a directory for the embedded storage, or storage(..))");
+      }
+      s = EmbeddedStorage.open(EmbeddedStorageConfig.builder().directory(dir).build());
+    }
+    this.storage = s;
+    ChatModel chat = chatModel;
+    this.chatLimiter =
+        CallLimiter.create(
+            limiterConfig("chat", config.maxAsync()), chat == null ? null : warmUp(chat::warmup));
+    this.embeddingLimiter =
+        CallLimiter.create(
+            limiterConfig("embedding", config.embeddingMaxAsync()),
+            warmUp(embeddingModel::warmup));
+    int batchSize = Math.min(config.embeddingBatchSize(), embeddingModel.maxBatchSize());
+    this.batcher =
+        new EmbeddingBatcher(
+            embeddingModel,
+            embeddingLimiter,
+            batchSize,
+            config.embeddingMaxWait(),
+            EmbeddingBatcher.Delayer.system(),
+            (texts, nanos) -> embeddingCalls.increment());
+    ThreadFactory committerThread = Thread.ofVirtual().name("ragengine-commit").factory();
+    this.committer = new GroupCommitter(storage, committerThread);
+    this.pipeline =
+        new IngestPipeline(
+            storage,
+            Chunker.create(config.chunker(), tokenizer),
+            batcher,
+            committer,
+            config.maxParallelInsert(),
+            b.progressListener,
+            Clock.systemUTC());
+    if (config.eagerInit()) {
+      awaitReady(chatLimiter);
+      awaitReady(embeddingLimiter);
+    }
+    this.resumed = CompletableFuture.supplyAsync(pipeline::resume, asyncThreads);
+    resumed.whenComplete(
+        (report, failure) -> {
+          if (failure != null) {
+            log.warn("resuming unfinished documents failed", failure);
+          }
+        });
+  }
+
+  private CallLimiterConfig limiterConfig(String name, int maxAsync) {
+    return CallLimiterConfig.builder()
+        .name(name)
+        .maxAsync(maxAsync)
+        .maxQueued(Integer.MAX_VALUE) // the pipeline bounds the work; never refuse acknowledged work
+        .callTimeout(config.callTimeout())
+        .eagerInit(config.eagerInit())
+        .build();
+  }
+
+  private static Callable<Object> warmUp(Runnable warmup) {
+    return () -> {
+      warmup.run();
+      return Boolean.TRUE;
+    };
+  }
+
+  private void awaitReady(CallLimiter limiter) {
+    try {
+      limiter.awaitReady(config.callTimeout().isZero() ? Duration.ofMinutes(5) : config.callTimeout());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Returns a builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** This engine's settings. */
+  public RagEngineConfig config() {
+    return config;
+  }
+
+  // --- ingest ----------------------------------------------------------------------------------
+
+  /**
+   * Ingests {@code documents}: chunks them, embeds the chunks and stores everything, so that
+   * queries find them. Returns when every document is durably PROCESSED or FAILED (or a duplicate,
+   * which is reported and not processed again). A document whose processing fails does not stop
+   * the others; its reason is in the report and in the store.
+   *
+   * @return what happened to each document, in the order given
+   * @throws IllegalStateException if this engine is closed
+   * @throws NullPointerException if {@code documents} or one of them is null (the message gives
+   *     its index)
+   * @throws io.ragengine.store.StoreException if the documents could not be recorded at all; then
+   *     none of them was accepted
+   */
+  public InsertReport insert(List<Document> documents) {
+    checkOpen();
+    return pipeline.insert(documents);
+  }
+
+  /** {@link #insert(List)} for one document. */
+  public InsertReport insert(Document document) {
+    return insert(List.of(Objects.requireNonNull(document, "document")));
+  }
+
+  /**
+   * {@link #insert(List)} on a virtual thread. Argument errors throw here; everything else fails
+   * the future.
+   *
+   * @throws IllegalStateException if this engine is closed
+   */
+  public CompletableFuture<InsertReport> insertAsync(List<Document> documents) {
+    checkOpen();
+    List<Document> copy = List.copyOf(Objects.requireNonNull(documents, "documents"));
+    return CompletableFuture.supplyAsync(() -> pipeline.insert(copy), asyncThreads);
+  }
+
+  /**
+   * Processes every FAILED document again and returns what happened.
+   *
+   * @throws IllegalStateException if this engine is closed
+   */
+  public InsertReport retryFailed() {
+    checkOpen();
+    return pipeline.retryFailed();
+  }
+
+  /**
+   * The report of the documents this engine resumed when it opened: those a previous run left
+   * PENDING or PROCESSING. Completes with an empty report when there were none.
+   */
+  public CompletableFuture<InsertReport> resumed() {
+    return resumed.copy();
+  }
+
+  // --- query -----------------------------------------------------------------------------------
+
+  /** {@link #query(String, QueryParams)} with the configured {@code queryDefaults}. */
+  public QueryResult query(String question) {
+    return query(question, config.queryDefaults());
+  }
+
+  /**
+   * Answers {@code question} from the ingested documents.
+   *
+   * <p>NAIVE mode: the question is embedded (at query priority, ahead of ingestion), the {@code
+   * topK} nearest chunks are retrieved, as many as fit the token budget become the numbered
+   * context, and the chat model answers from it. With {@code onlyContext} the chat model is not
+   * called. BYPASS mode sends the question to the chat model with no retrieval.
+   *
+   * @throws IllegalArgumentException if {@code question} is blank
+   * @throws IllegalStateException if this engine is closed, or an answer is wanted and no chat
+   *     model was configured
+   * @throws io.ragengine.model.ModelException if a model call failed after its retries
+   * @throws io.ragengine.limiter.CallTimeoutException if a model call timed out
+   */
+  public QueryResult query(String question, QueryParams params) {
+    return query(question, params, null);
+  }
+
+  /**
+   * {@link #query(String, QueryParams)}, delivering the answer's tokens to {@code listener} as the
+   * chat model produces them; the returned result holds the whole answer.
+   */
+  public QueryResult queryStream(String question, QueryParams params, ChatStreamListener listener) {
+    return query(question, params, Objects.requireNonNull(listener, "listener"));
+  }
+
+  /**
+   * {@link #query(String, QueryParams)} on a virtual thread. Argument errors throw here;
+   * everything else fails the future.
+   */
+  public CompletableFuture<QueryResult> queryAsync(String question, QueryParams params) {
+    checkOpen();
+    Checks.notBlankNoEcho(question, "question");
+    Objects.requireNonNull(params, "params");
+    return CompletableFuture.supplyAsync(() -> query(question, params), asyncThreads);
+  }
+
+  private QueryResult query(
+      String question, QueryParams params, @Nullable ChatStreamListener listener) {
+    checkOpen();
+    Checks.notBlankNoEcho(question, "question");
+    Objects.requireNonNull(params, "params");
+    ChatModel chat = chatModel;
+    if (chat == null && !params.onlyContext()) {
+      throw new IllegalStateException(
+          "no chatModel configured: set one on the builder, or query with onlyContext(true)");
+    }
+    long start = System.nanoTime();
+    if (params.mode() == QueryMode.BYPASS) {
+      return answer(Objects.requireNonNull(chat), question, "", List.of(), listener, start, start,
+          start);
+    }
+    float[] vector = IngestPipeline.join(batcher.embed(List.of(question), Priority.QUERY)).get(0);
+    long embedded = System.nanoTime();
+
+    List<VectorMatch> matches =
+        storage.vectors().query(IngestPipeline.CHUNKS, vector, params.topK());
+    List<String> ids = new ArrayList<>(matches.size());
+    for (VectorMatch m : matches) {
+      ids.add(m.id());
+    }
+    Map<String, String> rows = storage.kv().getAll(IngestPipeline.CHUNKS, ids);
+    int budget =
+        params.maxTotalTokens()
+            - instructionTokens
+            - tokenizer.count(question)
+            - PROMPT_MARGIN_TOKENS;
+    List<Source> sources = new ArrayList<>();
+    StringBuilder context = new StringBuilder();
+    for (VectorMatch m : matches) {
+      String row = rows.get(m.id());
+      if (row == null) {
+        continue; // deleted between the search and the lookup
+      }
+      StoredChunk chunk = pipeline.readChunk(row);
+      String entry = "[" + (sources.size() + 1) + "] " + chunk.content() + "\n\n";
+      int cost = chunk.tokens() + 8; // the number, the brackets and the blank line
+      if (cost > budget) {
+        break;
+      }
+      budget -= cost;
+      context.append(entry);
+      sources.add(new Source(m.id(), chunk.docId(), m.score(), chunk.content()));
+    }
+    long retrieved = System.nanoTime();
+    if (params.onlyContext()) {
+      return new QueryResult(
+          Optional.empty(),
+          context.toString(),
+          sources,
+          new Timings(
+              Duration.ofNanos(embedded - start),
+              Duration.ofNanos(retrieved - embedded),
+              Duration.ZERO,
+              Duration.ofNanos(retrieved - start)));
+    }
+    return answer(Objects.requireNonNull(chat), question, context.toString(), sources, listener,
+        start, embedded, retrieved);
+  }
+
+  private QueryResult answer(
+      ChatModel chat,
+      String question,
+      String context,
+      List<Source> sources,
+      @Nullable ChatStreamListener listener,
+      long start,
+      long embedded,
+      long retrieved) {
+    List<Message> messages = new ArrayList<>(2);
+    if (!sources.isEmpty()) {
+      messages.add(Message.system(ANSWER_INSTRUCTIONS + context));
+    }
+    messages.add(Message.user(question));
+    ChatRequest request = ChatRequest.of(messages);
+    ChatResponse response;
+    try {
+      response =
+          chatLimiter.call(
+              Priority.QUERY,
+              () -> listener == null ? chat.chat(request) : chat.chat(request, listener));
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RagException("interrupted while waiting for the answer", e);
+    } catch (Exception e) {
+      throw new RagException(IngestPipeline.describe(e), e);
+    }
+    long answered = System.nanoTime();
+    return new QueryResult(
+        Optional.of(response.text()),
+        context,
+        sources,
+        new Timings(
+            Duration.ofNanos(embedded - start),
+            Duration.ofNanos(retrieved - embedded),
+            Duration.ofNanos(answered - retrieved),
+            Duration.ofNanos(answered - start)));
+  }
+
+  // --- stats and lifecycle -----------------------------------------------------------------------
+
+  /** A snapshot of the limiters, the documents and the pipeline. */
+  public EngineStats stats() {
+    return new EngineStats(
+        chatLimiter.stats(),
+        embeddingLimiter.stats(),
+        storage.docStatus().counts(),
+        storage.vectors().size(IngestPipeline.CHUNKS),
+        pipeline.inFlight(),
+        pipeline.processedCount(),
+        pipeline.failedCount(),
+        pipeline.chunksEmbedded(),
+        embeddingCalls.sum(),
+        committer.commits());
+  }
+
+  /**
+   * Closes the engine: new calls are refused, documents in flight stop at their next step (they
+   * stay PENDING and resume on the next open), queued model calls fail, running ones get the
+   * limiters' drain timeout, pending commits are written, and the storage closes. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    pipeline.beginClose();
+    chatLimiter.close();
+    embeddingLimiter.close();
+    pipeline.close();
+    asyncThreads.close();
+    committer.close();
+    storage.close();
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("engine is closed");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "RagEngine{" + config + ", chatModel=" + (chatModel == null ? "none" : chatModel.modelName())
+        + ", embeddingModel=" + embeddingModel.modelName() + "}";
+  }
+
+  /**
+   * Builds a {@link RagEngine}. Not thread-safe. Required: an embedding model, and a working
+   * directory or a storage. A chat model is needed for answers, not for retrieval.
+   */
+  public static final class Builder {
+    private final RagEngineConfig.Builder config = RagEngineConfig.builder();
+    private @Nullable Storage storage;
+    private @Nullable ChatModel chatModel;
+    private @Nullable EmbeddingModel embeddingModel;
+    private @Nullable Tokenizer tokenizer;
+    private ProgressListener progressListener = ProgressListener.NONE;
+
+    private Builder() {}
+
+    /** Where the embedded storage lives; created if missing, locked while the engine is open. */
+    public Builder workingDir(Path workingDir) {
+      config.workingDir(workingDir);
+      return this;
+    }
+
+    /** A storage to use instead of the embedded one; the engine closes it. */
+    public Builder storage(Storage storage) {
+      this.storage = Objects.requireNonNull(storage, "storage");
+      return this;
+    }
+
+    /** The model that answers; optional for retrieval-only use. */
+    public Builder chatModel(ChatModel chatModel) {
+      this.chatModel = Objects.requireNonNull(chatModel, "chatModel");
+      return this;
+    }
+
+    /** The model that embeds chunks and questions. Required. */
+    public Builder embeddingModel(EmbeddingModel embeddingModel) {
+      this.embeddingModel = Objects.requireNonNull(embeddingModel, "embeddingModel");
+      return this;
+    }
+
+    /** Counts tokens for chunking and budgets. Default {@link Tokenizer#cl100k()}. */
+    public Builder tokenizer(Tokenizer tokenizer) {
+      this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
+      return this;
+    }
+
+    /** Told of each step of each ingested document. Default: none. */
+    public Builder progressListener(ProgressListener progressListener) {
+      this.progressListener = Objects.requireNonNull(progressListener, "progressListener");
+      return this;
+    }
+
+    /** Every scalar setting at once; replaces those set before. */
+    public Builder config(RagEngineConfig config) {
+      RagEngineConfig.Builder b = Objects.requireNonNull(config, "config").toBuilder();
+      RagEngineConfig c = b.build();
+      c.workingDirectory().ifPresent(this.config::workingDir);
+      this.config
+          .maxAsync(c.maxAsync())
+          .embeddingMaxAsync(c.embeddingMaxAsync())
+          .maxParallelInsert(c.maxParallelInsert())
+          .chunker(c.chunker())
+          .embeddingBatchSize(c.embeddingBatchSize())
+          .embeddingMaxWait(c.embeddingMaxWait())
+          .callTimeout(c.callTimeout())
+          .eagerInit(c.eagerInit())
+          .queryDefaults(c.queryDefaults());
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#maxAsync()}. */
+    public Builder maxAsync(int maxAsync) {
+      config.maxAsync(maxAsync);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#embeddingMaxAsync()}. */
+    public Builder embeddingMaxAsync(int embeddingMaxAsync) {
+      config.embeddingMaxAsync(embeddingMaxAsync);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#maxParallelInsert()}. */
+    public Builder maxParallelInsert(int maxParallelInsert) {
+      config.maxParallelInsert(maxParallelInsert);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig.Builder#chunkSizeTokens(int)}. */
+    public Builder chunkSizeTokens(int chunkSizeTokens) {
+      config.chunkSizeTokens(chunkSizeTokens);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig.Builder#chunkOverlapTokens(int)}. */
+    public Builder chunkOverlapTokens(int chunkOverlapTokens) {
+      config.chunkOverlapTokens(chunkOverlapTokens);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig.Builder#splitCharacter(String)}. */
+    public Builder splitCharacter(String splitCharacter) {
+      config.splitCharacter(splitCharacter);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#embeddingBatchSize()}. */
+    public Builder embeddingBatchSize(int embeddingBatchSize) {
+      config.embeddingBatchSize(embeddingBatchSize);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#embeddingMaxWait()}. */
+    public Builder embeddingMaxWait(Duration embeddingMaxWait) {
+      config.embeddingMaxWait(embeddingMaxWait);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#callTimeout()}. */
+    public Builder callTimeout(Duration callTimeout) {
+      config.callTimeout(callTimeout);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#eagerInit()}. */
+    public Builder eagerInit(boolean eagerInit) {
+      config.eagerInit(eagerInit);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#queryDefaults()}. */
+    public Builder queryDefaults(QueryParams queryDefaults) {
+      config.queryDefaults(queryDefaults);
+      return this;
+    }
+
+    /**
+     * Opens the storage and starts the engine; with {@code eagerInit}, also starts the limiters'
+     * workers and warms the models' connections before returning. Documents a previous run left
+     * unfinished start resuming in the background ({@link RagEngine#resumed()}).
+     *
+     * @throws IllegalStateException if no embedding model, or neither a working directory nor a
+     *     storage, was given
+     * @throws io.ragengine.store.StoreException if the working directory cannot be opened: held by
+     *     another engine, corrupt, or from a newer version
+     */
+    public RagEngine build() {
+      if (embeddingModel == null) {
+        throw new IllegalStateException("embeddingModel: not set (expected: an EmbeddingModel)");
+      }
+      return new RagEngine(this, config.build());
+    }
+  }
+}

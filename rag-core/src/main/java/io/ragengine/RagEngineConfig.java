@@ -1,0 +1,213 @@
+package io.ragengine;
+
+import io.ragengine.internal.Checks;
+import io.ragengine.text.ChunkerConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The settings of a {@link RagEngine}, apart from its models and storage. Immutable; build with
+ * {@link #builder()} or through {@link RagEngine#builder()}.
+ *
+ * @param workingDir where the embedded storage lives; null when a custom storage is given
+ * @param maxAsync chat calls in flight at once, ingestion and queries together
+ * @param embeddingMaxAsync embedding calls in flight at once
+ * @param maxParallelInsert documents processed at once; bounds memory, not speed
+ * @param chunker how documents are cut into chunks
+ * @param embeddingBatchSize the most texts in one embedding call
+ * @param embeddingMaxWait how long a partial batch of document texts waits for more
+ * @param callTimeout the limit on one model call, both limiters
+ * @param eagerInit start the limiters and warm the models' connections in {@code build()}
+ * @param queryDefaults the parameters of {@link RagEngine#query(String)}
+ */
+public record RagEngineConfig(
+    @Nullable Path workingDir,
+    int maxAsync,
+    int embeddingMaxAsync,
+    int maxParallelInsert,
+    ChunkerConfig chunker,
+    int embeddingBatchSize,
+    Duration embeddingMaxWait,
+    Duration callTimeout,
+    boolean eagerInit,
+    QueryParams queryDefaults) {
+
+  /** Default chat calls in flight, {@value}. */
+  public static final int DEFAULT_MAX_ASYNC = 8;
+
+  /** Default embedding calls in flight, {@value}, as LightRAG's. */
+  public static final int DEFAULT_EMBEDDING_MAX_ASYNC = 8;
+
+  /**
+   * Default documents in flight, {@value}. Higher than LightRAG's 2-3 on purpose: documents in
+   * flight only cost their text and chunks in memory, and the chunks of all of them feed the same
+   * limiters, so enough must be in flight to fill {@code embeddingMaxAsync x embeddingBatchSize}
+   * texts of batches.
+   */
+  public static final int DEFAULT_MAX_PARALLEL_INSERT = 64;
+
+  /** Default texts per embedding call, {@value} (LightRAG's example configuration). */
+  public static final int DEFAULT_EMBEDDING_BATCH_SIZE = 32;
+
+  /** Default wait for a partial embedding batch, 10 ms. Query texts never wait. */
+  public static final Duration DEFAULT_EMBEDDING_MAX_WAIT = Duration.ofMillis(10);
+
+  /** Default limit on one model call, 3 minutes (see the limiter's {@code callTimeout}). */
+  public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofMinutes(3);
+
+  /**
+   * @throws IllegalArgumentException if a value is out of range; the message names it
+   */
+  public RagEngineConfig {
+    Checks.inRange(maxAsync, 1, 4096, "maxAsync");
+    Checks.inRange(embeddingMaxAsync, 1, 4096, "embeddingMaxAsync");
+    Checks.positive(maxParallelInsert, "maxParallelInsert");
+    Objects.requireNonNull(chunker, "chunker");
+    Checks.positive(embeddingBatchSize, "embeddingBatchSize");
+    Checks.positiveOrZero(embeddingMaxWait, "embeddingMaxWait");
+    Checks.positiveOrZero(callTimeout, "callTimeout");
+    Objects.requireNonNull(queryDefaults, "queryDefaults");
+  }
+
+  /** A builder at the defaults. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder starting from these values. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.workingDir = workingDir;
+    return b.maxAsync(maxAsync)
+        .embeddingMaxAsync(embeddingMaxAsync)
+        .maxParallelInsert(maxParallelInsert)
+        .chunker(chunker)
+        .embeddingBatchSize(embeddingBatchSize)
+        .embeddingMaxWait(embeddingMaxWait)
+        .callTimeout(callTimeout)
+        .eagerInit(eagerInit)
+        .queryDefaults(queryDefaults);
+  }
+
+  /** The working directory, if the engine uses the embedded storage. */
+  public Optional<Path> workingDirectory() {
+    return Optional.ofNullable(workingDir);
+  }
+
+  /**
+   * Builds a {@link RagEngineConfig}; each setter checks its value at once. Not thread-safe;
+   * {@link #build()} may be called more than once.
+   */
+  public static final class Builder {
+    private @Nullable Path workingDir;
+    private int maxAsync = DEFAULT_MAX_ASYNC;
+    private int embeddingMaxAsync = DEFAULT_EMBEDDING_MAX_ASYNC;
+    private int maxParallelInsert = DEFAULT_MAX_PARALLEL_INSERT;
+    private ChunkerConfig.Builder chunker = ChunkerConfig.builder();
+    private int embeddingBatchSize = DEFAULT_EMBEDDING_BATCH_SIZE;
+    private Duration embeddingMaxWait = DEFAULT_EMBEDDING_MAX_WAIT;
+    private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
+    private boolean eagerInit;
+    private QueryParams queryDefaults = QueryParams.defaults();
+
+    private Builder() {}
+
+    /** Where the embedded storage lives (created if missing). */
+    public Builder workingDir(Path workingDir) {
+      this.workingDir = Objects.requireNonNull(workingDir, "workingDir");
+      return this;
+    }
+
+    /** Chat calls in flight, all callers together. Default {@value #DEFAULT_MAX_ASYNC}. */
+    public Builder maxAsync(int maxAsync) {
+      this.maxAsync = Checks.inRange(maxAsync, 1, 4096, "maxAsync");
+      return this;
+    }
+
+    /** Embedding calls in flight. Default {@value #DEFAULT_EMBEDDING_MAX_ASYNC}. */
+    public Builder embeddingMaxAsync(int embeddingMaxAsync) {
+      this.embeddingMaxAsync = Checks.inRange(embeddingMaxAsync, 1, 4096, "embeddingMaxAsync");
+      return this;
+    }
+
+    /** Documents processed at once. Default {@value #DEFAULT_MAX_PARALLEL_INSERT}. */
+    public Builder maxParallelInsert(int maxParallelInsert) {
+      this.maxParallelInsert = Checks.positive(maxParallelInsert, "maxParallelInsert");
+      return this;
+    }
+
+    /** All chunking options at once. Default {@link ChunkerConfig#ofDefaults()}. */
+    public Builder chunker(ChunkerConfig chunker) {
+      this.chunker = Objects.requireNonNull(chunker, "chunker").toBuilder();
+      return this;
+    }
+
+    /** Tokens per chunk. Default {@value ChunkerConfig#DEFAULT_CHUNK_SIZE_TOKENS}. */
+    public Builder chunkSizeTokens(int chunkSizeTokens) {
+      chunker.chunkSizeTokens(chunkSizeTokens);
+      return this;
+    }
+
+    /** Tokens shared by consecutive chunks. Default {@value ChunkerConfig#DEFAULT_CHUNK_OVERLAP_TOKENS}. */
+    public Builder chunkOverlapTokens(int chunkOverlapTokens) {
+      chunker.chunkOverlapTokens(chunkOverlapTokens);
+      return this;
+    }
+
+    /** Split documents on this string before cutting token windows. Default: none. */
+    public Builder splitCharacter(String splitCharacter) {
+      chunker.splitCharacter(splitCharacter);
+      return this;
+    }
+
+    /** Texts per embedding call. Default {@value #DEFAULT_EMBEDDING_BATCH_SIZE}. */
+    public Builder embeddingBatchSize(int embeddingBatchSize) {
+      this.embeddingBatchSize = Checks.positive(embeddingBatchSize, "embeddingBatchSize");
+      return this;
+    }
+
+    /** Longest wait of a partial batch of document texts. Default 10 ms; zero sends at once. */
+    public Builder embeddingMaxWait(Duration embeddingMaxWait) {
+      this.embeddingMaxWait = Checks.positiveOrZero(embeddingMaxWait, "embeddingMaxWait");
+      return this;
+    }
+
+    /** Limit on one model call; zero means none. Default 3 minutes. */
+    public Builder callTimeout(Duration callTimeout) {
+      this.callTimeout = Checks.positiveOrZero(callTimeout, "callTimeout");
+      return this;
+    }
+
+    /** Start workers and warm the models' connections in {@code build()}. Default false. */
+    public Builder eagerInit(boolean eagerInit) {
+      this.eagerInit = eagerInit;
+      return this;
+    }
+
+    /** The parameters of {@link RagEngine#query(String)}. Default {@link QueryParams#defaults()}. */
+    public Builder queryDefaults(QueryParams queryDefaults) {
+      this.queryDefaults = Objects.requireNonNull(queryDefaults, "queryDefaults");
+      return this;
+    }
+
+    /**
+     * @throws IllegalArgumentException if the chunking options do not fit together
+     */
+    public RagEngineConfig build() {
+      return new RagEngineConfig(
+          workingDir,
+          maxAsync,
+          embeddingMaxAsync,
+          maxParallelInsert,
+          chunker.build(),
+          embeddingBatchSize,
+          embeddingMaxWait,
+          callTimeout,
+          eagerInit,
+          queryDefaults);
+    }
+  }
+}

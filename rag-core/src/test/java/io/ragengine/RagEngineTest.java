@@ -1,0 +1,408 @@
+package io.ragengine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ragengine.InsertReport.DocumentReport;
+import io.ragengine.InsertReport.Outcome;
+import io.ragengine.ingest.IngestProgress;
+import io.ragengine.model.ChatStreamListener;
+import io.ragengine.model.FakeChatModel;
+import io.ragengine.model.FakeEmbeddingModel;
+import io.ragengine.model.ForwardingEmbeddingModel;
+import io.ragengine.model.Message;
+import io.ragengine.model.ModelException;
+import io.ragengine.model.Role;
+import io.ragengine.store.DocStatus;
+import io.ragengine.store.embedded.EmbeddedStorage;
+import io.ragengine.store.embedded.EmbeddedStorageConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+final class RagEngineTest {
+  @TempDir Path dir;
+
+  private final FakeEmbeddingModel embeddings = new FakeEmbeddingModel(64);
+  private final FakeChatModel chat = new FakeChatModel();
+  private final List<RagEngine> engines = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() {
+    engines.forEach(RagEngine::close);
+  }
+
+  private RagEngine.Builder builder() {
+    return RagEngine.builder()
+        .workingDir(dir)
+        .embeddingModel(embeddings)
+        .chatModel(chat)
+        .chunkSizeTokens(60)
+        .chunkOverlapTokens(10);
+  }
+
+  private RagEngine open(RagEngine.Builder builder) {
+    RagEngine engine = builder.build();
+    engines.add(engine);
+    return engine;
+  }
+
+  private static String about(String topic, int sentences) {
+    return IntStream.range(0, sentences)
+        .mapToObj(i -> "Fact " + i + " about " + topic + ": " + topic + " matters to " + topic + ".")
+        .collect(Collectors.joining(" "));
+  }
+
+  private static final List<Document> CORPUS =
+      List.of(
+          Document.of("volcanoes", about("volcano eruption lava magma", 12)),
+          Document.of("databases", about("database transaction commit index", 12)),
+          Document.of("gardening", about("garden tomato compost seedling", 12)));
+
+  // --- ingest and query --------------------------------------------------------------------
+
+  @Test
+  void insert_thenNaiveQuery_retrievesTheMatchingDocumentAndAnswersFromIt() {
+    RagEngine engine = open(builder());
+
+    InsertReport report = engine.insert(CORPUS);
+
+    assertEquals(3, report.processed());
+    assertTrue(report.documents().stream().allMatch(d -> d.chunks() > 1));
+    QueryResult result = engine.query("database transaction commit index");
+    assertEquals("databases", result.sources().get(0).docId());
+    assertTrue(result.sources().get(0).chunkId().startsWith("databases-chunk-"));
+    assertTrue(result.answer().isPresent());
+    // The chat model got our instructions with the numbered context, then the question.
+    List<Message> messages = chat.requests().get(0).messages();
+    assertEquals(Role.SYSTEM, messages.get(0).role());
+    assertTrue(messages.get(0).content().contains("[1] " + result.sources().get(0).content()));
+    assertEquals("database transaction commit index", messages.get(1).content());
+    assertEquals(result.context(), messages.get(0).content().substring(
+        messages.get(0).content().indexOf("[1] ")));
+  }
+
+  @Test
+  void query_onlyContext_returnsContextWithoutCallingChat() {
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+
+    QueryResult result =
+        engine.query(
+            "garden tomato compost",
+            QueryParams.builder().onlyContext(true).topK(3).build());
+
+    assertTrue(result.answer().isEmpty());
+    assertEquals(3, result.sources().size());
+    assertEquals("gardening", result.sources().get(0).docId());
+    assertTrue(result.context().startsWith("[1] "));
+    assertEquals(0, chat.callCount());
+    assertTrue(result.sources().get(0).score() >= result.sources().get(2).score());
+  }
+
+  @Test
+  void query_tokenBudget_stopsAddingChunksThatDoNotFit() {
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+    // The instructions take some tokens; leave room for one chunk of at most 60 tokens only.
+    QueryResult small =
+        engine.query(
+            "volcano lava",
+            QueryParams.builder().onlyContext(true).topK(10).maxTotalTokens(380).build());
+    QueryResult large =
+        engine.query("volcano lava", QueryParams.builder().onlyContext(true).topK(10).build());
+    assertTrue(small.sources().size() < large.sources().size());
+    assertEquals(10, large.sources().size());
+  }
+
+  @Test
+  void query_withoutChatModel_onlyContextWorksAndAnswersRefuseClearly() {
+    RagEngine engine =
+        open(RagEngine.builder().workingDir(dir).embeddingModel(embeddings).chunkSizeTokens(60)
+            .chunkOverlapTokens(10));
+    engine.insert(CORPUS);
+    assertFalse(
+        engine.query("lava", QueryParams.builder().onlyContext(true).build()).sources().isEmpty());
+    var e = assertThrows(IllegalStateException.class, () -> engine.query("lava"));
+    assertEquals(
+        "no chatModel configured: set one on the builder, or query with onlyContext(true)",
+        e.getMessage());
+  }
+
+  @Test
+  void queryStream_deliversTheAnswersTokensAsTheyCome() {
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+    List<String> tokens = new CopyOnWriteArrayList<>();
+
+    QueryResult result =
+        engine.queryStream(
+            "magma",
+            QueryParams.defaults(),
+            new ChatStreamListener() {
+              @Override
+              public void onToken(String token) {
+                tokens.add(token);
+              }
+            });
+
+    assertTrue(tokens.size() > 1);
+    assertEquals(result.answer().orElseThrow(), String.join("", tokens));
+  }
+
+  @Test
+  void query_bypass_sendsOnlyTheQuestion() {
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+    QueryResult result = engine.query("hello there", QueryParams.mode(QueryMode.BYPASS));
+    assertTrue(result.sources().isEmpty());
+    assertEquals(List.of(Message.user("hello there")), chat.requests().get(0).messages());
+  }
+
+  // --- duplicates, ids, durability ---------------------------------------------------------
+
+  @Test
+  void insert_duplicateContent_isReportedAndNotProcessedAgain() {
+    RagEngine engine = open(builder());
+    Document a = Document.of(about("comets", 3));
+    InsertReport first = engine.insert(List.of(a, Document.of(about("comets", 3))));
+    int callsAfterFirst = embeddings.callCount();
+
+    InsertReport second = engine.insert(List.of(Document.of("other-id", about("comets", 3))));
+
+    String id = first.documents().get(0).docId();
+    assertTrue(id.startsWith("doc-"), id);
+    assertEquals(Outcome.PROCESSED, first.documents().get(0).outcome());
+    assertEquals(Outcome.DUPLICATE, first.documents().get(1).outcome());
+    assertEquals(id, first.documents().get(1).duplicateOf().orElseThrow());
+    DocumentReport dup = second.documents().get(0);
+    assertEquals(Outcome.DUPLICATE, dup.outcome());
+    assertEquals(id, dup.duplicateOf().orElseThrow()); // same content under another id
+    assertEquals(callsAfterFirst, embeddings.callCount());
+  }
+
+  @Test
+  void insert_returns_afterResultsAreDurable_reopenedEngineFindsThem() {
+    try (RagEngine engine = builder().build()) {
+      engine.insert(CORPUS);
+    }
+    RagEngine reopened = open(builder());
+    assertEquals(Map.of(DocStatus.PROCESSED, 3), nonZero(reopened.stats().documents()));
+    assertEquals(
+        "volcanoes",
+        reopened
+            .query("volcano eruption", QueryParams.builder().onlyContext(true).build())
+            .sources()
+            .get(0)
+            .docId());
+    assertEquals(0, reopened.resumed().join().documents().size());
+  }
+
+  @Test
+  void open_documentsLeftPending_areResumedAndProcessedOnce() {
+    // A previous run accepted two documents and stopped before processing them: record exactly
+    // what insert records before any work, with the engine's own namespaces.
+    try (EmbeddedStorage storage =
+        EmbeddedStorage.open(EmbeddedStorageConfig.builder().directory(dir).build())) {
+      for (Document d : CORPUS.subList(0, 2)) {
+        storage.commit(
+            new io.ragengine.store.UnitOfWork()
+                .put(IngestPipeline.DOCS, d.explicitId().orElseThrow(),
+                    "{\"content\":" + quote(d.content()) + "}")
+                .putDocStatus(
+                    io.ragengine.store.DocStatusRecord.pending(
+                        d.explicitId().orElseThrow(), java.time.Instant.now())));
+      }
+    }
+
+    RagEngine engine = open(builder());
+    InsertReport resumed = engine.resumed().join();
+
+    assertEquals(2, resumed.processed());
+    assertEquals(Map.of(DocStatus.PROCESSED, 2), nonZero(engine.stats().documents()));
+    // Inserting them again now is a duplicate, not a second processing.
+    assertEquals(1, engine.insert(CORPUS.get(0)).duplicates());
+  }
+
+  private static Map<DocStatus, Integer> nonZero(Map<DocStatus, Integer> counts) {
+    return counts.entrySet().stream()
+        .filter(e -> e.getValue() != 0)
+        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+  }
+
+  private static String quote(String s) {
+    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+  }
+
+  // --- failures ------------------------------------------------------------------------------
+
+  @Test
+  void insert_oneDocumentsEmbeddingsRefused_itFailsWithReasonAndOthersGoOn() {
+    var poisoned =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            if (texts.stream().anyMatch(t -> t.contains("POISON"))) {
+              throw new ModelException("HTTP 400: input rejected by the provider", false, null);
+            }
+            return super.embed(texts);
+          }
+        };
+    RagEngine engine = open(builder().embeddingModel(poisoned));
+    List<Document> docs = new ArrayList<>(CORPUS);
+    docs.add(1, Document.of("bad", "POISON " + about("poison", 2)));
+
+    InsertReport report = engine.insert(docs);
+
+    assertEquals(3, report.processed());
+    DocumentReport bad = report.documents().get(1);
+    assertEquals(Outcome.FAILED, bad.outcome());
+    assertEquals("ModelException: HTTP 400: input rejected by the provider",
+        bad.error().orElseThrow());
+    var stored = engine.stats().documents();
+    assertEquals(1, stored.get(DocStatus.FAILED));
+    assertEquals(3, stored.get(DocStatus.PROCESSED));
+  }
+
+  @Test
+  void retryFailed_afterTheCauseIsGone_processesTheFailedDocuments() {
+    var failing = new AtomicInteger(1_000);
+    var flaky =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            if (failing.get() > 0) {
+              failing.decrementAndGet();
+              throw new ModelException("HTTP 401: invalid key", false, null);
+            }
+            return super.embed(texts);
+          }
+        };
+    RagEngine engine = open(builder().embeddingModel(flaky));
+    assertEquals(3, engine.insert(CORPUS).failed());
+
+    failing.set(0); // the key was fixed
+    InsertReport retried = engine.retryFailed();
+
+    assertEquals(3, retried.processed());
+    assertEquals(Map.of(DocStatus.PROCESSED, 3), nonZero(engine.stats().documents()));
+  }
+
+  // --- progress, order, stats ----------------------------------------------------------------
+
+  @Test
+  void progressListener_seesEachStepAndDocumentsFinishInOrder() {
+    List<IngestProgress> events = new CopyOnWriteArrayList<>();
+    RagEngine engine = open(builder().maxParallelInsert(1).progressListener(events::add));
+
+    engine.insert(CORPUS);
+
+    List<String> processedOrder =
+        events.stream()
+            .filter(e -> e.stage() == IngestProgress.Stage.PROCESSED)
+            .map(IngestProgress::docId)
+            .toList();
+    assertEquals(List.of("volcanoes", "databases", "gardening"), processedOrder);
+    IngestProgress last = events.get(events.size() - 1);
+    assertEquals(3, last.documents());
+    assertEquals(3, last.documentsDone());
+    assertEquals(last.chunks(), last.chunksEmbedded());
+    assertEquals(
+        List.of(IngestProgress.Stage.CHUNKED, IngestProgress.Stage.EMBEDDED,
+            IngestProgress.Stage.PROCESSED),
+        events.stream().filter(e -> e.docId().equals("volcanoes")).map(IngestProgress::stage)
+            .toList());
+  }
+
+  @Test
+  void stats_afterIngestAndQuery_countEverything() {
+    RagEngine engine = open(builder());
+    InsertReport report = engine.insert(CORPUS);
+    engine.query("lava");
+    int chunks = report.documents().stream().mapToInt(DocumentReport::chunks).sum();
+
+    EngineStats stats = engine.stats();
+
+    assertEquals(chunks, stats.chunks());
+    assertEquals(chunks, stats.chunksEmbedded());
+    assertEquals(3, stats.documentsProcessed());
+    assertEquals(0, stats.documentsInFlight());
+    assertTrue(stats.embeddingCalls() >= 2); // document batches and the question
+    assertEquals(1, stats.chat().completed());
+    assertTrue(stats.commits() >= 1);
+  }
+
+  // --- bad input -----------------------------------------------------------------------------
+
+  @Test
+  void badInput_failsAtTheCallSiteNamingWhatIsWrong() {
+    RagEngine engine = open(builder());
+    var blank = assertThrows(IllegalArgumentException.class, () -> Document.of("  \n"));
+    assertEquals("content: blank text of length 3 (expected: not blank)", blank.getMessage());
+    List<Document> withNull = new ArrayList<>();
+    withNull.add(CORPUS.get(0));
+    withNull.add(null);
+    var nul = assertThrows(NullPointerException.class, () -> engine.insert(withNull));
+    assertEquals("documents[1]", nul.getMessage());
+    var question = assertThrows(IllegalArgumentException.class, () -> engine.query(" "));
+    assertEquals("question: blank text of length 1 (expected: not blank)", question.getMessage());
+    var topK =
+        assertThrows(IllegalArgumentException.class, () -> QueryParams.builder().topK(0));
+    assertEquals("topK: 0 (expected: in [1, 10000])", topK.getMessage());
+  }
+
+  @Test
+  void builder_missingPieces_failClearly() {
+    var noModel =
+        assertThrows(IllegalStateException.class, () -> RagEngine.builder().workingDir(dir).build());
+    assertEquals("embeddingModel: not set (expected: an EmbeddingModel)", noModel.getMessage());
+    var noDir =
+        assertThrows(
+            IllegalStateException.class,
+            () -> RagEngine.builder().embeddingModel(embeddings).build());
+    assertTrue(String.valueOf(noDir.getMessage()).startsWith("workingDir: not set"));
+    var badAsync =
+        assertThrows(IllegalArgumentException.class, () -> RagEngine.builder().maxAsync(0));
+    assertEquals("maxAsync: 0 (expected: in [1, 4096])", badAsync.getMessage());
+    var overlap =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> builder().chunkSizeTokens(50).chunkOverlapTokens(50).build());
+    assertEquals("chunkOverlapTokens: 50 (expected: < chunkSizeTokens 50)", overlap.getMessage());
+  }
+
+  @Test
+  void closedEngine_refusesCalls() {
+    RagEngine engine = builder().build();
+    engine.close();
+    engine.close(); // idempotent
+    assertEquals(
+        "engine is closed",
+        assertThrows(IllegalStateException.class, () -> engine.insert(CORPUS)).getMessage());
+    assertThrows(IllegalStateException.class, () -> engine.query("x"));
+  }
+
+  @Test
+  void workingDir_heldByAnotherEngine_refusedClearly() {
+    open(builder());
+    var e = assertThrows(RuntimeException.class, () -> builder().build());
+    assertTrue(String.valueOf(e.getMessage()).contains(dir.toString()), e.getMessage());
+  }
+
+  @Test
+  void eagerInit_warmsBothModelsBeforeBuildReturns() {
+    open(builder().eagerInit(true));
+    assertEquals(1, chat.warmupCount());
+    assertEquals(1, embeddings.warmupCount());
+  }
+}

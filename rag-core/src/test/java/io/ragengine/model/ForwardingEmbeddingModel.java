@@ -1,0 +1,46 @@
+package io.ragengine.model;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An {@link EmbeddingModel} that passes every call to another; tests override one method to
+ * inject a behaviour (fail on one input, block, count). Thread-safe if the delegate is.
+ */
+public class ForwardingEmbeddingModel implements EmbeddingModel {
+  private final EmbeddingModel delegate;
+
+  public ForwardingEmbeddingModel(EmbeddingModel delegate) {
+    this.delegate = Objects.requireNonNull(delegate, "delegate");
+  }
+
+  @Override
+  public List<float[]> embed(List<String> texts) {
+    return delegate.embed(texts);
+  }
+
+  @Override
+  public int dimension() {
+    return delegate.dimension();
+  }
+
+  @Override
+  public int maxInputTokens() {
+    return delegate.maxInputTokens();
+  }
+
+  @Override
+  public int maxBatchSize() {
+    return delegate.maxBatchSize();
+  }
+
+  @Override
+  public String modelName() {
+    return delegate.modelName();
+  }
+
+  @Override
+  public void warmup() {
+    delegate.warmup();
+  }
+}
