@@ -1,0 +1,276 @@
+package io.ragengine.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ragengine.model.ModelException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+final class OnnxEmbeddingModelTest {
+  private static OnnxEmbeddingModel model;
+
+  @BeforeAll
+  static void load() {
+    model = OnnxEmbeddingModel.create();
+  }
+
+  @AfterAll
+  static void close() {
+    model.close();
+  }
+
+  private static double cosine(float[] a, float[] b) {
+    double dot = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+    }
+    return dot; // both have length 1
+  }
+
+  @Test
+  void create_defaultModel_has384DimensionsAndDefaults() {
+    assertEquals(384, model.dimension());
+    assertEquals(OnnxEmbeddingModel.DEFAULT_MAX_TOKENS, model.maxInputTokens());
+    assertEquals(OnnxEmbeddingModel.DEFAULT_MODEL_NAME, model.modelName());
+    assertEquals(Runtime.getRuntime().availableProcessors(), model.poolSize());
+  }
+
+  @Test
+  void embed_vector_hasLengthOne() {
+    float[] v = model.embed("A vector of length one.");
+    assertEquals(1.0, cosine(v, v), 1e-5);
+  }
+
+  @Test
+  void embed_sameTextAloneOrInABatch_givesIdenticalVector() {
+    String text = "The engine embeds text in-process.";
+    float[] alone = model.embed(text);
+    String longer =
+        "A much longer text that would need padding if the texts were batched together: ".repeat(8);
+    List<float[]> batch = model.embed(List.of(longer, text, longer + "more", "short", text));
+    assertArrayEquals(alone, batch.get(1)); // bit for bit, not within a tolerance
+    assertArrayEquals(alone, batch.get(4));
+    assertArrayEquals(alone, model.embed(text));
+  }
+
+  @Test
+  void embed_concurrentCallersOnVirtualThreads_getIdenticalVectors() throws Exception {
+    String text = "Concurrent callers share one session.";
+    float[] expected = model.embed(text);
+    try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<float[]>> futures = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        futures.add(callers.submit(() -> model.embed(text)));
+      }
+      for (Future<float[]> f : futures) {
+        assertArrayEquals(expected, f.get(30, TimeUnit.SECONDS));
+      }
+    }
+  }
+
+  @Test
+  void embed_runsOnThePoolNotTheCaller() throws Exception {
+    // The runner sees the thread it runs on; the caller here is a virtual thread.
+    List<Thread> seen = new ArrayList<>();
+    try (OnnxEmbeddingModel recording =
+            OnnxEmbeddingModel.builder()
+                .poolSize(1)
+                .runnerDecorator(r -> new RecordingRunner(r, seen))
+                .build();
+        ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+      Thread caller =
+          callers
+              .submit(
+                  () -> {
+                    recording.embed(List.of("one", "two"));
+                    return Thread.currentThread();
+                  })
+              .get(30, TimeUnit.SECONDS);
+      assertTrue(caller.isVirtual());
+      assertEquals(2, seen.size());
+      for (Thread t : seen) {
+        assertFalse(t.isVirtual(), t.toString());
+        assertNotEquals(caller, t);
+        assertTrue(t.getName().startsWith("ragengine-onnx-"), t.getName());
+      }
+    }
+  }
+
+  @Test
+  void embed_similarSentences_areCloserThanUnrelatedOnes() {
+    float[] cat = model.embed("a cat sits on the mat");
+    float[] kitten = model.embed("a kitten is sitting on a rug");
+    float[] tax = model.embed("quarterly tax filing deadline");
+    assertTrue(
+        cosine(cat, kitten) > cosine(cat, tax), cosine(cat, kitten) + " vs " + cosine(cat, tax));
+  }
+
+  @Test
+  void embed_textLongerThanMaxTokens_isCut() {
+    try (OnnxEmbeddingModel small = OnnxEmbeddingModel.builder().maxTokens(8).poolSize(1).build()) {
+      assertEquals(8, small.maxInputTokens());
+      // Six one-piece words fill the 8 tokens with [CLS] and [SEP]; the rest must not count.
+      String prefix = "one two three four five six";
+      float[] cut = small.embed(prefix + " seven eight nine ten eleven twelve");
+      assertArrayEquals(small.embed(prefix), cut);
+      assertFalse(java.util.Arrays.equals(model.embed(prefix), model.embed(prefix + " seven")));
+    }
+  }
+
+  @Test
+  void maxTokens_zero_throwsWithNameAndValue() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> OnnxEmbeddingModel.builder().maxTokens(0));
+    assertEquals("maxTokens: 0 (expected: in [3, 8192])", e.getMessage());
+  }
+
+  @Test
+  void maxTokens_aboveDefaultModelsPositions_throwsOnBuild() {
+    OnnxEmbeddingModel.Builder builder = OnnxEmbeddingModel.builder().maxTokens(513);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, builder::build);
+    assertEquals("maxTokens: 513 (expected: <= 512 for all-MiniLM-L6-v2-int8)", e.getMessage());
+  }
+
+  @Test
+  void poolSize_negative_throwsWithNameAndValue() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> OnnxEmbeddingModel.builder().poolSize(-1));
+    assertEquals("poolSize: -1 (expected: >= 0)", e.getMessage());
+  }
+
+  @Test
+  void modelName_blank_throws() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> OnnxEmbeddingModel.builder().modelName(" "));
+    assertEquals("modelName: \" \" (expected: not blank)", e.getMessage());
+  }
+
+  @Test
+  void modelFile_missing_throwsNamingTheFile(@TempDir Path dir) {
+    Path missing = dir.resolve("nowhere.onnx");
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> OnnxEmbeddingModel.builder().modelFile(missing));
+    assertEquals("modelFile: " + missing + " (expected: an existing file)", e.getMessage());
+  }
+
+  @Test
+  void tokenizerFile_missing_throwsNamingTheFile(@TempDir Path dir) {
+    Path missing = dir.resolve("tokenizer.json");
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> OnnxEmbeddingModel.builder().tokenizerFile(missing));
+    assertEquals("tokenizerFile: " + missing + " (expected: an existing file)", e.getMessage());
+  }
+
+  @Test
+  void modelFile_withoutTokenizerFile_throwsOnBuild(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("m.onnx"), "x");
+    OnnxEmbeddingModel.Builder builder = OnnxEmbeddingModel.builder().modelFile(file);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, builder::build);
+    assertEquals("modelFile requires tokenizerFile", e.getMessage());
+  }
+
+  @Test
+  void modelFile_notAnOnnxModel_throwsModelExceptionNamingTheFile(@TempDir Path dir)
+      throws IOException {
+    Path onnx = Files.writeString(dir.resolve("broken.onnx"), "not a model");
+    Path tokenizer = copyDefaultTokenizer(dir);
+    OnnxEmbeddingModel.Builder builder =
+        OnnxEmbeddingModel.builder().modelFile(onnx).tokenizerFile(tokenizer);
+    ModelException e = assertThrows(ModelException.class, builder::build);
+    assertTrue(e.getMessage().contains(onnx.toString()), e.getMessage());
+    assertFalse(e.retryable());
+  }
+
+  @Test
+  void customModelFiles_sameAsDefault_giveTheSameVectors(@TempDir Path dir) throws IOException {
+    Path onnx = dir.resolve("mini.onnx");
+    try (InputStream in = resource(OnnxEmbeddingModel.DEFAULT_MODEL_RESOURCE)) {
+      Files.copy(in, onnx);
+    }
+    Path tokenizer = copyDefaultTokenizer(dir);
+    try (OnnxEmbeddingModel custom =
+        OnnxEmbeddingModel.builder().modelFile(onnx).tokenizerFile(tokenizer).poolSize(1).build()) {
+      assertEquals("mini", custom.modelName());
+      assertEquals(384, custom.dimension());
+      assertArrayEquals(
+          model.embed("same files, same vector"), custom.embed("same files, same vector"));
+    }
+  }
+
+  @Test
+  void embed_afterClose_throwsIllegalStateException() {
+    OnnxEmbeddingModel closed = OnnxEmbeddingModel.builder().poolSize(1).build();
+    closed.close();
+    closed.close(); // a second close does nothing
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> closed.embed(List.of("late")));
+    assertEquals("OnnxEmbeddingModel all-MiniLM-L6-v2-int8 is closed", e.getMessage());
+    assertThrows(IllegalStateException.class, closed::warmup);
+  }
+
+  @Test
+  void embed_emptyListAfterClose_returnsEmpty() {
+    OnnxEmbeddingModel closed = OnnxEmbeddingModel.builder().poolSize(1).build();
+    closed.close();
+    assertEquals(List.of(), closed.embed(List.of()));
+  }
+
+  private static Path copyDefaultTokenizer(Path dir) throws IOException {
+    Path tokenizer = dir.resolve("tokenizer.json");
+    try (InputStream in = resource(OnnxEmbeddingModel.DEFAULT_TOKENIZER_RESOURCE)) {
+      Files.copy(in, tokenizer);
+    }
+    return tokenizer;
+  }
+
+  private static InputStream resource(String name) {
+    return Objects.requireNonNull(
+        OnnxEmbeddingModelTest.class.getClassLoader().getResourceAsStream(name), name);
+  }
+
+  /** Records the thread of each run, then delegates. */
+  private record RecordingRunner(OnnxEmbeddingModel.Runner delegate, List<Thread> seen)
+      implements OnnxEmbeddingModel.Runner {
+    @Override
+    public float[] run(long[] ids) throws ai.onnxruntime.OrtException {
+      synchronized (seen) {
+        seen.add(Thread.currentThread());
+      }
+      return delegate.run(ids);
+    }
+
+    @Override
+    public int dimension() {
+      return delegate.dimension();
+    }
+
+    @Override
+    public void close() throws ai.onnxruntime.OrtException {
+      delegate.close();
+    }
+  }
+}
