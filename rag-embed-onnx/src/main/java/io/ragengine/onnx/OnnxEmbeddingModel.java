@@ -12,9 +12,12 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletionService;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -47,8 +50,9 @@ import org.jspecify.annotations.Nullable;
  * embed} never fails for length. The vector is the mean of the token vectors, scaled to length 1,
  * so the dot product of two vectors is their cosine similarity.
  *
- * <p>The ONNX session holds native memory (about 90 MB for the default model): {@link #close()} the
- * model when done. Create one per application and share it.
+ * <p>The ONNX session holds native memory outside the Java heap (building the default model grows
+ * the process by about 135 MB): {@link #close()} the model when done. Create one per application
+ * and share it.
  *
  * {@snippet :
  * try (OnnxEmbeddingModel model = OnnxEmbeddingModel.create()) {
@@ -148,8 +152,11 @@ public final class OnnxEmbeddingModel implements EmbeddingModel, AutoCloseable {
   /**
    * {@inheritDoc}
    *
-   * <p>Texts run in parallel on this model's pool, one ONNX run each; a text longer than {@link
-   * #maxInputTokens()} is cut to it, never rejected.
+   * <p>Texts run in parallel on this model's pool, one ONNX run each, at most {@link #poolSize()}
+   * of this call's texts queued or running at a time, so that concurrent calls share the pool
+   * fairly: a one-text call waits behind at most {@code poolSize} texts of each other call, not
+   * behind a whole batch. A text longer than {@link #maxInputTokens()} is cut to it, never
+   * rejected.
    *
    * @throws ModelException if ONNX Runtime fails on a text (not retryable; {@link
    *     ModelException#providerMessage()} holds ONNX Runtime's message), or the calling thread is
@@ -164,26 +171,40 @@ public final class OnnxEmbeddingModel implements EmbeddingModel, AutoCloseable {
       return List.of();
     }
     checkOpen();
-    List<Future<float[]>> futures = new ArrayList<>(copy.size());
+    // A window of at most poolSize texts per call is queued or running at once; the next text is
+    // submitted when one finishes. So concurrent calls interleave in the pool's FIFO queue, and a
+    // one-text query waits behind at most poolSize texts of each other call, not a whole batch.
+    float[][] vectors = new float[copy.size()][];
+    CompletionService<Integer> done = new ExecutorCompletionService<>(pool);
+    List<Future<Integer>> submitted = new ArrayList<>(copy.size());
+    int next = 0;
+    int inFlight = 0;
     try {
-      for (String text : copy) {
-        futures.add(pool.submit(() -> runner.run(tokenizer.encode(text, maxTokens))));
+      while (next < copy.size() || inFlight > 0) {
+        while (next < copy.size() && inFlight < poolSize) {
+          int index = next++;
+          String text = copy.get(index);
+          submitted.add(
+              done.submit(
+                  () -> {
+                    vectors[index] = runner.run(tokenizer.encode(text, maxTokens));
+                    return index;
+                  }));
+          inFlight++;
+        }
+        Future<Integer> finished = done.take();
+        inFlight--;
+        finished.get(); // rethrows a failed run
       }
     } catch (RejectedExecutionException e) {
-      futures.forEach(f -> f.cancel(false));
+      submitted.forEach(f -> f.cancel(false));
       throw closedException();
-    }
-    List<float[]> vectors = new ArrayList<>(copy.size());
-    try {
-      for (Future<float[]> f : futures) {
-        vectors.add(f.get());
-      }
     } catch (InterruptedException e) {
-      futures.forEach(f -> f.cancel(false));
+      submitted.forEach(f -> f.cancel(false));
       Thread.currentThread().interrupt();
       throw new ModelException(modelName + ": interrupted while embedding", false, e);
     } catch (ExecutionException e) {
-      futures.forEach(f -> f.cancel(false));
+      submitted.forEach(f -> f.cancel(false));
       Throwable cause = Objects.requireNonNullElse(e.getCause(), e);
       throw new ModelException(
           modelName + ": ONNX Runtime failed to embed a text",
@@ -193,7 +214,8 @@ public final class OnnxEmbeddingModel implements EmbeddingModel, AutoCloseable {
           null,
           cause);
     }
-    return vectors;
+    // Future.get() of each task happens-after its write into vectors.
+    return Arrays.asList(vectors);
   }
 
   /** The number of floats in each vector: 384 for the default model. */
@@ -402,8 +424,8 @@ public final class OnnxEmbeddingModel implements EmbeddingModel, AutoCloseable {
     }
 
     /**
-     * Loads the tokenizer and creates the ONNX session. Takes about a second for the default model
-     * (see docs/benchmarks.md).
+     * Loads the tokenizer and creates the ONNX session: 0.3 to 2 seconds for the default model on 2
+     * cores, the most in a fresh JVM (see docs/benchmarks.md).
      *
      * @throws IllegalArgumentException if only one of {@code modelFile} and {@code tokenizerFile}
      *     is set, if {@code maxTokens} exceeds 512 for the default model, or if a file is not a

@@ -7,18 +7,25 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnxruntime.OrtException;
 import io.ragengine.model.ModelException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -111,6 +118,80 @@ final class OnnxEmbeddingModelTest {
         assertNotEquals(caller, t);
         assertTrue(t.getName().startsWith("ragengine-onnx-"), t.getName());
       }
+    }
+  }
+
+  @Test
+  void embed_concurrentBatch_doesNotQueueAOneTextCallBehindAllItsTexts() throws Exception {
+    // poolSize 1. The batch's first text holds the only pool thread until the gate opens; the
+    // one-text call is queued meanwhile. The batch has only one text in the pool at a time, so
+    // the single text runs second, not after the batch's ten texts.
+    CountDownLatch gate = new CountDownLatch(1);
+    List<Integer> lengths = new ArrayList<>(); // ids per run: batch texts 3, the single text 5
+    UnaryOperator<OnnxEmbeddingModel.Runner> gated =
+        r ->
+            new OnnxEmbeddingModel.Runner() {
+              @Override
+              public float[] run(long[] ids) throws OrtException {
+                synchronized (lengths) {
+                  lengths.add(ids.length);
+                }
+                if (ids.length == 3) {
+                  try {
+                    gate.await();
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new OrtException("interrupted");
+                  }
+                }
+                return r.run(ids);
+              }
+
+              @Override
+              public int dimension() {
+                return r.dimension();
+              }
+
+              @Override
+              public void close() throws OrtException {
+                r.close();
+              }
+            };
+    try (OnnxEmbeddingModel m =
+            OnnxEmbeddingModel.builder().poolSize(1).runnerDecorator(gated).build();
+        ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+      Future<List<float[]>> batch = callers.submit(() -> m.embed(Collections.nCopies(10, "alpha")));
+      awaitUntil(() -> lengths.size() == 1); // the batch's first text is running
+      AtomicReference<@Nullable Thread> single = new AtomicReference<>();
+      Future<float[]> one =
+          callers.submit(
+              () -> {
+                single.set(Thread.currentThread());
+                return m.embed("alpha beta gamma");
+              });
+      // Parked in embed: its text is in the pool's queue.
+      awaitUntil(
+          () -> {
+            Thread t = single.get();
+            return t != null && t.getState() == Thread.State.WAITING;
+          });
+      gate.countDown();
+      assertEquals(10, batch.get(30, TimeUnit.SECONDS).size());
+      assertEquals(384, one.get(30, TimeUnit.SECONDS).length);
+      synchronized (lengths) {
+        assertEquals(List.of(3, 5), lengths.subList(0, 2), lengths.toString());
+      }
+    }
+  }
+
+  /** Spins until {@code condition} holds, failing after 10 s; no sleeps. */
+  private static void awaitUntil(BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 10 s");
+      }
+      Thread.onSpinWait();
     }
   }
 
@@ -256,7 +337,7 @@ final class OnnxEmbeddingModelTest {
   private record RecordingRunner(OnnxEmbeddingModel.Runner delegate, List<Thread> seen)
       implements OnnxEmbeddingModel.Runner {
     @Override
-    public float[] run(long[] ids) throws ai.onnxruntime.OrtException {
+    public float[] run(long[] ids) throws OrtException {
       synchronized (seen) {
         seen.add(Thread.currentThread());
       }
@@ -269,7 +350,7 @@ final class OnnxEmbeddingModelTest {
     }
 
     @Override
-    public void close() throws ai.onnxruntime.OrtException {
+    public void close() throws OrtException {
       delegate.close();
     }
   }
