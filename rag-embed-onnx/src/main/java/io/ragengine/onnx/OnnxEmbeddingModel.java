@@ -34,9 +34,9 @@ import org.jspecify.annotations.Nullable;
  * An embedding model that runs in-process on ONNX Runtime: no network, no API key. By default it is
  * all-MiniLM-L6-v2 (384 dimensions, Apache-2.0) in its int8 quantised form, loaded from the
  * classpath; {@link Builder#modelFile(Path)} and {@link Builder#tokenizerFile(Path)} load another
- * BERT-style sentence encoder instead.
+ * BERT-style sentence encoder instead. Thread-safe.
  *
- * <p>Thread-safe. Any number of threads, virtual or platform, may call {@link #embed(List)} at
+ * <p>Any number of threads, virtual or platform, may call {@link #embed(List)} at
  * once. The work (tokenising, the ONNX run, pooling) never runs on the caller's thread: it runs on
  * this model's own pool of {@link Builder#poolSize(int) poolSize} platform threads, because it is
  * CPU-bound and would otherwise hold a virtual thread's carrier. The caller blocks until its
