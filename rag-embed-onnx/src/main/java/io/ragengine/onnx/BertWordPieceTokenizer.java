@@ -15,8 +15,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * The BERT tokenizer of a Hugging Face {@code tokenizer.json}: a {@code BertNormalizer}, a {@code
  * BertPreTokenizer} and a {@code WordPiece} model, with {@code [CLS]} and {@code [SEP]} around the
- * word pieces. Its ids equal those of the reference implementation on the test set in {@code
- * src/test/resources/io/ragengine/onnx/}.
+ * word pieces. Its ids equal those of the reference implementation (Hugging Face tokenizers.js) on
+ * the 441 test texts in {@code src/test/resources/io/ragengine/onnx/}.
  *
  * <p>The steps, in the reference's order:
  *
@@ -25,7 +25,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>Clean-up: NUL, U+FFFD and control or format characters other than tab, CR and LF are
  *       dropped; every whitespace character becomes a space.
  *   <li>Chinese (CJK ideograph) characters get a space on each side, so each is a word.
- *   <li>Accents are stripped (NFD, then nonspacing marks dropped) and the text is lower-cased.
+ *   <li>Accents are stripped (NFD, then nonspacing marks dropped) and the text is lower-cased as a
+ *       whole (so a word-final capital sigma becomes ς).
  *   <li>Words split at whitespace, and each punctuation character is a word of its own.
  *   <li>WordPiece: greedy longest match from the start of each word, later pieces with the {@code
  *       ##} prefix; a word with no match, or longer than {@code max_input_chars_per_word} code
@@ -185,25 +186,9 @@ final class BertWordPieceTokenizer {
           .forEach(stripped::appendCodePoint);
       s = stripped.toString();
     }
-    return lowercase ? lowercase(s) : s;
-  }
-
-  /**
-   * Lower-cases code point by code point, like the reference: no context rules, so a final capital
-   * sigma becomes σ, not ς, as {@link String#toLowerCase(Locale)} on the whole text would give.
-   */
-  private static String lowercase(String s) {
-    StringBuilder sb = new StringBuilder(s.length());
-    for (int i = 0; i < s.length(); ) {
-      int cp = s.codePointAt(i);
-      i += Character.charCount(cp);
-      if (cp < 0x80) {
-        sb.append((char) Character.toLowerCase(cp));
-      } else {
-        sb.append(new String(Character.toChars(cp)).toLowerCase(Locale.ROOT));
-      }
-    }
-    return sb.toString();
+    // Whole-text lower-casing, as the reference does: a capital sigma at the end of a word
+    // becomes a final sigma (Unicode's Final_Sigma rule), not σ as per-character mapping gives.
+    return lowercase ? s.toLowerCase(Locale.ROOT) : s;
   }
 
   /** Splits at whitespace and punctuation, then WordPiece on each word, up to {@code budget}. */

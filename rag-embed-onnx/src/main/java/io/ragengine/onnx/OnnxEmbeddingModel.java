@@ -36,11 +36,11 @@ import org.jspecify.annotations.Nullable;
  * classpath; {@link Builder#modelFile(Path)} and {@link Builder#tokenizerFile(Path)} load another
  * BERT-style sentence encoder instead. Thread-safe.
  *
- * <p>Any number of threads, virtual or platform, may call {@link #embed(List)} at
- * once. The work (tokenising, the ONNX run, pooling) never runs on the caller's thread: it runs on
- * this model's own pool of {@link Builder#poolSize(int) poolSize} platform threads, because it is
- * CPU-bound and would otherwise hold a virtual thread's carrier. The caller blocks until its
- * vectors are ready, which is cheap for a virtual thread.
+ * <p>Any number of threads, virtual or platform, may call {@link #embed(List)} at once. The work
+ * (tokenising, the ONNX run, pooling) never runs on the caller's thread: it runs on this model's
+ * own pool of {@link Builder#poolSize(int) poolSize} platform threads, because it is CPU-bound and
+ * would otherwise hold a virtual thread's carrier. The caller blocks until its vectors are ready,
+ * which is cheap for a virtual thread.
  *
  * <p>Vectors are deterministic: each text is tokenised and run on its own, with no padding, so a
  * text's vector is the same bits whatever else is in its list and whichever thread runs it. (A
