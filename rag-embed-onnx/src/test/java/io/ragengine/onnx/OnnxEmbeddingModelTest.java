@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OrtException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ragengine.model.ModelException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -58,6 +60,32 @@ final class OnnxEmbeddingModelTest {
     assertEquals(OnnxEmbeddingModel.DEFAULT_MAX_TOKENS, model.maxInputTokens());
     assertEquals(OnnxEmbeddingModel.DEFAULT_MODEL_NAME, model.modelName());
     assertEquals(Runtime.getRuntime().availableProcessors(), model.poolSize());
+  }
+
+  @Test
+  void embed_referenceTexts_equalTransformersJsVectors() throws IOException {
+    // Vectors from Hugging Face transformers.js with the same model and tokenizer files, each
+    // text on its own (see generate-expected-vectors.mjs). The last text is 425 word pieces; its
+    // reference text is its first 254, as Python's tokenizers cut it for 256 tokens. This covers
+    // the tokenizer, the model inputs, the cut, mean pooling and normalisation end to end. Short
+    // texts agree to 1e-7; the 256-token one to 6e-4 (cosine 0.999994), because ONNX Runtime
+    // 1.30 in Node rounds a few int8 activations differently over a long input.
+    JsonNode cases;
+    try (InputStream in = resource("io/ragengine/onnx/embedding-expected.json")) {
+      cases = new ObjectMapper().readTree(in);
+    }
+    assertEquals(8, cases.size());
+    for (JsonNode c : cases) {
+      String text = c.path("text").asText();
+      float[] expected = new float[c.path("vector").size()];
+      for (int i = 0; i < expected.length; i++) {
+        expected[i] = (float) c.path("vector").get(i).asDouble();
+      }
+      float[] actual = model.embed(text);
+      assertArrayEquals(model.embed(c.path("referenceText").asText()), actual, "cut: " + text);
+      assertArrayEquals(expected, actual, 2e-3f, text);
+      assertTrue(cosine(expected, actual) > 0.9999, text);
+    }
   }
 
   @Test
