@@ -331,6 +331,19 @@ final class OnnxEmbeddingModelTest {
   }
 
   @Test
+  void embed_callerInterrupted_throwsModelExceptionAndKeepsTheInterrupt() {
+    Thread.currentThread().interrupt();
+    try {
+      ModelException e = assertThrows(ModelException.class, () -> model.embed(List.of("x", "y")));
+      assertEquals("all-MiniLM-L6-v2-int8: interrupted while embedding", e.getMessage());
+      assertTrue(Thread.currentThread().isInterrupted());
+    } finally {
+      Thread.interrupted(); // clear it for the next test
+    }
+    assertEquals(384, model.embed("still works").length);
+  }
+
+  @Test
   void embed_afterClose_throwsIllegalStateException() {
     OnnxEmbeddingModel closed = OnnxEmbeddingModel.builder().poolSize(1).build();
     closed.close();
