@@ -414,6 +414,22 @@ final class IngestPipeline implements AutoCloseable {
     return node.toString();
   }
 
+  /** The stored document with this id, if any. */
+  Optional<Document> document(String docId) {
+    return storage.kv().get(DOCS, docId).map(text -> {
+      try {
+        JsonNode node = json.readTree(text);
+        Map<String, String> metadata = new HashMap<>();
+        node.path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+        Document d = new Document(node.path("content").asText(), docId, null, metadata);
+        JsonNode source = node.get("sourcePath");
+        return source == null ? d : d.withSourcePath(source.asText());
+      } catch (JsonProcessingException e) {
+        throw new StoreException("stored document " + docId + " is not valid JSON", e);
+      }
+    });
+  }
+
   private @Nullable String contentOf(String documentJson) {
     try {
       JsonNode content = json.readTree(documentJson).get("content");

@@ -248,6 +248,17 @@ public final class RagEngine implements AutoCloseable {
     return resumed.copy();
   }
 
+  /**
+   * Returns the stored document with this id (its text, source path and metadata), whatever its
+   * status, or empty if there is none.
+   *
+   * @throws IllegalStateException if this engine is closed
+   */
+  public Optional<Document> document(String docId) {
+    checkOpen();
+    return pipeline.document(Checks.notBlank(docId, "docId"));
+  }
+
   // --- query -----------------------------------------------------------------------------------
 
   /** {@link #query(String, QueryParams)} with the configured {@code queryDefaults}. */
