@@ -10,6 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.client.WireMock;
+import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,6 +64,51 @@ final class RagCliTest {
 
     assertEquals(0, run("stats"));
     assertTrue(output().contains("Documents: 2 processed, 0 failed, 0 pending"), output());
+  }
+
+  @Test
+  void ask_withOpenAiEnvironment_answersThroughTheChatModel() throws Exception {
+    WireMockServer server =
+        new WireMockServer(
+            WireMockConfiguration.options().dynamicPort().bindAddress("127.0.0.1"));
+    server.start();
+    try {
+      server.stubFor(
+          WireMock.post(WireMock.urlEqualTo("/v1/chat/completions"))
+              .willReturn(
+                  WireMock.aResponse()
+                      .withHeader("Content-Type", "application/json")
+                      .withBody(
+                          "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"m\","
+                              + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                              + "\"content\":\"Lava comes out [1].\"},\"finish_reason\":\"stop\"}],"
+                              + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":4,"
+                              + "\"total_tokens\":9}}")));
+      Map<String, String> env =
+          Map.of(
+              "OPENAI_BASE_URL", "http://127.0.0.1:" + server.port() + "/v1",
+              "OPENAI_API_KEY", "sk-test",
+              "OPENAI_MODEL", "test-model");
+      Path notes = Files.createDirectories(dir.resolve("notes"));
+      Files.writeString(notes.resolve("v.md"), "Lava flows from the crater during an eruption.");
+      bytes.reset();
+      PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+      String data = dir.resolve("data").toString();
+      assertEquals(0, new RagCli(env, out, false).run(new String[] {"ingest", notes.toString(),
+          "--data", data}));
+      assertEquals(0, new RagCli(env, out, false).run(new String[] {"ask", "What erupts?",
+          "--data", data}));
+
+      String printed = output();
+      assertTrue(printed.contains("A (test-model): Lava comes out [1]."), printed);
+      assertTrue(printed.contains("v.md"), printed);
+      assertFalse(printed.contains("No chat model"), printed);
+      // The model got the retrieved passage as numbered context.
+      String body = server.getAllServeEvents().get(0).getRequest().getBodyAsString();
+      assertTrue(body.contains("[1] Lava flows from the crater"), body);
+    } finally {
+      server.stop();
+    }
   }
 
   @Test
