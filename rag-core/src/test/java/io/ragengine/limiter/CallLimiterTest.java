@@ -67,6 +67,24 @@ final class CallLimiterTest {
     };
   }
 
+  /**
+   * A call that says it started, then waits until interrupted, counts that down and restores its
+   * interrupt flag as well-behaved code does.
+   */
+  private static Callable<String> untilInterrupted(
+      CountDownLatch started, CountDownLatch interrupted) {
+    return () -> {
+      started.countDown();
+      try {
+        new CountDownLatch(1).await(); // never opens
+      } catch (InterruptedException e) {
+        interrupted.countDown();
+        Thread.currentThread().interrupt();
+      }
+      return "interrupted";
+    };
+  }
+
   private static Throwable failure(CompletableFuture<?> future) throws Exception {
     ExecutionException e =
         assertThrows(ExecutionException.class, () -> future.get(10, SECONDS));
@@ -260,19 +278,7 @@ final class CallLimiterTest {
     CallLimiter limiter = limiter(config(1).callTimeout(Duration.ofSeconds(10)));
     var started = new CountDownLatch(1);
     var interrupted = new CountDownLatch(1);
-    var call =
-        limiter.submit(
-            0,
-            () -> {
-              started.countDown();
-              try {
-                new CountDownLatch(1).await(); // never opens
-              } catch (InterruptedException e) {
-                interrupted.countDown();
-                Thread.currentThread().interrupt(); // well-behaved code restores the flag
-              }
-              return "never";
-            });
+    var call = limiter.submit(0, untilInterrupted(started, interrupted));
     assertTrue(started.await(10, SECONDS));
     var next = limiter.submit(0, () -> Thread.currentThread().isInterrupted());
 
@@ -376,19 +382,7 @@ final class CallLimiterTest {
     CallLimiter limiter = limiter(config(1));
     var started = new CountDownLatch(1);
     var interrupted = new CountDownLatch(1);
-    var call =
-        limiter.submit(
-            0,
-            () -> {
-              started.countDown();
-              try {
-                new CountDownLatch(1).await();
-              } catch (InterruptedException e) {
-                interrupted.countDown();
-                Thread.currentThread().interrupt(); // well-behaved code restores the flag
-              }
-              return "done";
-            });
+    var call = limiter.submit(0, untilInterrupted(started, interrupted));
     assertTrue(started.await(10, SECONDS));
     // Queued now, so the worker goes straight from the cancelled call to this one.
     var next = limiter.submit(0, () -> Thread.currentThread().isInterrupted());
@@ -691,18 +685,7 @@ final class CallLimiterTest {
     CallLimiter limiter = limiter(config(1).drainTimeout(Duration.ofMillis(20)));
     var started = new CountDownLatch(1);
     var interrupted = new CountDownLatch(1);
-    var running =
-        limiter.submit(
-            0,
-            () -> {
-              started.countDown();
-              try {
-                new CountDownLatch(1).await();
-              } catch (InterruptedException e) {
-                interrupted.countDown();
-              }
-              return "late";
-            });
+    var running = limiter.submit(0, untilInterrupted(started, interrupted));
     assertTrue(started.await(10, SECONDS));
 
     limiter.close();
