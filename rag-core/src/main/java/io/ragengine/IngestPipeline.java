@@ -37,6 +37,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
@@ -113,9 +114,12 @@ final class IngestPipeline implements AutoCloseable {
     final AtomicInteger done = new AtomicInteger();
     final AtomicInteger chunks = new AtomicInteger();
     final AtomicInteger embedded = new AtomicInteger();
+    /** Documents of this call that have not yet queued their texts for embedding. */
+    final AtomicInteger unqueued;
 
     Tracker(int documents) {
       this.documents = documents;
+      this.unqueued = new AtomicInteger(documents);
     }
   }
 
@@ -221,7 +225,17 @@ final class IngestPipeline implements AutoCloseable {
     Tracker tracker = new Tracker(tasks.size());
     List<CompletableFuture<DocumentReport>> futures = new ArrayList<>(tasks.size());
     for (Task task : tasks) {
-      futures.add(CompletableFuture.supplyAsync(() -> processOne(task, tracker), documentThreads));
+      AtomicBoolean queued = new AtomicBoolean();
+      futures.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return processOne(task, tracker, queued);
+                } finally {
+                  queued(queued, tracker); // also for a document that stopped before embedding
+                }
+              },
+              documentThreads));
     }
     List<DocumentReport> reports = new ArrayList<>(tasks.size());
     for (CompletableFuture<DocumentReport> f : futures) {
@@ -230,7 +244,18 @@ final class IngestPipeline implements AutoCloseable {
     return reports;
   }
 
-  private DocumentReport processOne(Task task, Tracker tracker) {
+  /**
+   * Marks a document's texts as queued for embedding, once. When the call's last document has
+   * queued them, no more texts are coming from it: the batcher sends its partial batch now rather
+   * than after {@code embeddingMaxWait}.
+   */
+  private void queued(AtomicBoolean queued, Tracker tracker) {
+    if (queued.compareAndSet(false, true) && tracker.unqueued.decrementAndGet() == 0) {
+      batcher.flush();
+    }
+  }
+
+  private DocumentReport processOne(Task task, Tracker tracker, AtomicBoolean queued) {
     try {
       slots.acquire();
     } catch (InterruptedException e) {
@@ -255,7 +280,10 @@ final class IngestPipeline implements AutoCloseable {
       for (Chunk c : chunks) {
         texts.add(c.content());
       }
-      List<float[]> vectors = join(batcher.embed(texts, Priority.DOCUMENT_EMBEDDING));
+      CompletableFuture<List<float[]>> embedding =
+          batcher.embed(texts, Priority.DOCUMENT_EMBEDDING);
+      queued(queued, tracker);
+      List<float[]> vectors = join(embedding);
       chunksEmbedded.add(chunks.size());
       tracker.embedded.addAndGet(chunks.size());
       tell(IngestProgress.Stage.EMBEDDED, task, tracker);

@@ -244,6 +244,17 @@ final class RagEngineTest {
     return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
   }
 
+  @Test
+  void insert_lastDocumentQueued_partialBatchGoesWithoutWaitingForMaxWait() throws Exception {
+    // An hour's maxWait: only the flush after the last document can send the partial batch.
+    RagEngine engine = open(builder().embeddingMaxWait(java.time.Duration.ofHours(1)));
+
+    InsertReport report = engine.insertAsync(CORPUS).get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+    assertEquals(3, report.processed());
+    assertEquals(1, engine.stats().embeddingCalls());
+  }
+
   // --- failures ------------------------------------------------------------------------------
 
   @Test
