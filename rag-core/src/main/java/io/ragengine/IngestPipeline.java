@@ -31,8 +31,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -81,6 +83,9 @@ final class IngestPipeline implements AutoCloseable {
   /** Serialises duplicate checks with the PENDING commit, so concurrent inserts agree. */
   private final ReentrantLock enqueueLock = new ReentrantLock();
   private final ExecutorService documentThreads = Executors.newVirtualThreadPerTaskExecutor();
+
+  /** Ids of the documents being processed now, so no document is processed twice at once. */
+  private final Set<String> claimed = ConcurrentHashMap.newKeySet();
 
   private final AtomicInteger inFlight = new AtomicInteger();
   private final LongAdder processed = new LongAdder();
@@ -158,6 +163,7 @@ final class IngestPipeline implements AutoCloseable {
         }
         idsInCall.put(id, id);
         hashesInCall.put(hash, id);
+        claimed.add(id);
         DocStatusRecord status = DocStatusRecord.pending(id, now);
         pending.put(DOCS, id, documentJson(doc, hash));
         pending.put(HASHES, hash, id);
@@ -180,14 +186,22 @@ final class IngestPipeline implements AutoCloseable {
     return new InsertReport(List.of(reports));
   }
 
-  /** Processes the documents left PENDING or PROCESSING, oldest first (after a crash). */
-  InsertReport resume() {
+  /**
+   * Returns the documents a previous run left PENDING or PROCESSING. Must be called before the
+   * engine accepts inserts, so that documents being inserted now are never taken for leftovers.
+   */
+  List<DocStatusRecord> unfinished() {
     List<DocStatusRecord> records = new ArrayList<>(storage.docStatus().byStatus(DocStatus.PENDING));
     records.addAll(storage.docStatus().byStatus(DocStatus.PROCESSING));
     if (!records.isEmpty()) {
       log.info("resuming {} document(s) left unfinished by the last run", records.size());
     }
-    return reprocess(records);
+    return records;
+  }
+
+  /** Processes {@code unfinished} (from {@link #unfinished()}), oldest first. */
+  InsertReport resume(List<DocStatusRecord> unfinished) {
+    return reprocess(unfinished);
   }
 
   /** Processes the FAILED documents again. */
@@ -201,9 +215,17 @@ final class IngestPipeline implements AutoCloseable {
     List<Task> tasks = new ArrayList<>();
     List<DocumentReport> missing = new ArrayList<>();
     for (DocStatusRecord r : records) {
+      if (!claimed.add(r.docId())) {
+        // Being processed right now by another call: reported, not processed twice.
+        missing.add(
+            new DocumentReport(
+                r.docId(), Outcome.DUPLICATE, 0, Optional.empty(), Optional.of(r.docId())));
+        continue;
+      }
       Optional<String> stored = storage.kv().get(DOCS, r.docId());
       String content = stored.map(this::contentOf).orElse(null);
       if (content == null) {
+        claimed.remove(r.docId());
         String error = "the document's text is missing from the store";
         join(committer.commit(new UnitOfWork().putDocStatus(r.failed(error, now(r)))));
         missing.add(
@@ -327,6 +349,7 @@ final class IngestPipeline implements AutoCloseable {
       return new DocumentReport(
           task.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty());
     } finally {
+      claimed.remove(task.docId());
       inFlight.decrementAndGet();
       slots.release();
     }

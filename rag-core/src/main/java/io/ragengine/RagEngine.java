@@ -146,7 +146,10 @@ public final class RagEngine implements AutoCloseable {
       awaitReady(chatLimiter);
       awaitReady(embeddingLimiter);
     }
-    this.resumed = CompletableFuture.supplyAsync(pipeline::resume, asyncThreads);
+    // Read the leftovers now, before build() returns and inserts can start: a document inserted
+    // later must never be mistaken for one a crash left behind.
+    var unfinished = pipeline.unfinished();
+    this.resumed = CompletableFuture.supplyAsync(() -> pipeline.resume(unfinished), asyncThreads);
     resumed.whenComplete(
         (report, failure) -> {
           if (failure != null) {

@@ -255,6 +255,49 @@ final class RagEngineTest {
     assertEquals(1, engine.stats().embeddingCalls());
   }
 
+  @Test
+  void insert_rightAfterOpen_isNotAlsoResumed() {
+    // Regression: resume once read PENDING documents in the background after open, and could
+    // take the documents an insert had just recorded, processing them twice.
+    for (int round = 0; round < 5; round++) {
+      Path roundDir = dir.resolve("round-" + round);
+      try (RagEngine engine = builder().workingDir(roundDir).build()) {
+        InsertReport report = engine.insert(CORPUS);
+        int chunks = report.documents().stream().mapToInt(DocumentReport::chunks).sum();
+        engine.resumed().join();
+        assertEquals(chunks, engine.stats().chunksEmbedded());
+        assertEquals(3, engine.stats().documentsProcessed());
+      }
+    }
+  }
+
+  @Test
+  void retryFailed_concurrentCalls_processEachDocumentOnce() throws Exception {
+    var failing = new java.util.concurrent.atomic.AtomicBoolean(true);
+    var flaky =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            if (failing.get()) {
+              throw new ModelException("HTTP 401: invalid key", false, null);
+            }
+            return super.embed(texts);
+          }
+        };
+    RagEngine engine = open(builder().embeddingModel(flaky));
+    assertEquals(3, engine.insert(CORPUS).failed());
+    failing.set(false);
+
+    var first = engine.insertAsync(List.of()); // warms the async executor
+    first.join();
+    var a = java.util.concurrent.CompletableFuture.supplyAsync(engine::retryFailed);
+    var b = java.util.concurrent.CompletableFuture.supplyAsync(engine::retryFailed);
+    int processed = a.get().processed() + b.get().processed();
+
+    assertEquals(3, processed);
+    assertEquals(3, engine.stats().documentsProcessed());
+  }
+
   // --- failures ------------------------------------------------------------------------------
 
   @Test
