@@ -159,6 +159,11 @@ public final class EmbeddingBatcher {
             });
   }
 
+  /** The most texts all embedding calls hold at once: the batch size times the limiter's slots. */
+  public int textsPerRound() {
+    return batchSize * limiter.maxAsync();
+  }
+
   /** Texts waiting for a batch to take them. */
   public int pendingCount() {
     lock.lock();
