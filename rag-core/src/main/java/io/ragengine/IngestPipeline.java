@@ -39,6 +39,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
@@ -55,6 +56,13 @@ import org.slf4j.LoggerFactory;
  * the per-chunk stage, embed the chunks through the shared {@link EmbeddingBatcher}, and commit the
  * chunks, their vectors and the PROCESSED status as one unit (group-committed with other
  * documents' units). A document that fails is durably FAILED with the reason; the others go on.
+ *
+ * <p>A document gives up its {@code maxParallelInsert} slot once its chunks are queued for
+ * embedding: from there the embedding budget sets the pace, not the document bound (with small
+ * documents, 64 slots held through the embedding calls left most of 8 calls of 32 texts idle).
+ * The texts queued and not yet embedded are bounded instead, by an embedding window of two rounds
+ * of calls ({@code 2 x embeddingBatchSize x embeddingMaxAsync} texts), so memory stays bounded.
+ * Within a call, documents still commit and report PROCESSED in order.
  *
  * <p>Key-value namespaces: {@value #DOCS} (id to the document's JSON), {@value #HASHES} (content
  * hash to id), {@value #CHUNKS} (chunk id to the chunk's JSON), {@value #DOC_CHUNKS} (document id
@@ -82,6 +90,9 @@ final class IngestPipeline implements AutoCloseable {
   /** Serialises duplicate checks with the PENDING commit, so concurrent inserts agree. */
   private final ReentrantLock enqueueLock = new ReentrantLock();
   private final ExecutorService documentThreads = Executors.newVirtualThreadPerTaskExecutor();
+  /** Texts queued for embedding and not yet embedded, by documents past their slot. Fair. */
+  private final Semaphore window;
+  private final int windowSize;
 
   /** Ids of the documents being processed now, so no document is processed twice at once. */
   private final Set<String> claimed = ConcurrentHashMap.newKeySet();
@@ -105,6 +116,8 @@ final class IngestPipeline implements AutoCloseable {
     this.batcher = batcher;
     this.committer = committer;
     this.slots = new Semaphore(maxParallelInsert, true);
+    this.windowSize = 2 * batcher.textsPerRound();
+    this.window = new Semaphore(windowSize, true);
     this.listener = listener;
     this.clock = clock;
   }
@@ -118,9 +131,36 @@ final class IngestPipeline implements AutoCloseable {
     final AtomicInteger done = new AtomicInteger();
     final AtomicInteger chunks = new AtomicInteger();
     final AtomicInteger embedded = new AtomicInteger();
+    /** Documents of this call that have not yet queued their texts for embedding. */
+    final AtomicInteger unqueued;
 
     Tracker(int documents) {
       this.documents = documents;
+      this.unqueued = new AtomicInteger(documents);
+    }
+  }
+
+  /**
+   * A document's place in its call: it queues its final commit, and reports PROCESSED, only after
+   * the document before it has. Commits apply in queue order, so documents finish in order while
+   * still sharing group commits.
+   */
+  private static final class Turn {
+    final CompletableFuture<Void> previousQueued;
+    final CompletableFuture<Void> previousTold;
+    final CompletableFuture<Void> queued = new CompletableFuture<>();
+    final CompletableFuture<Void> told = new CompletableFuture<>();
+
+    Turn(@Nullable Turn previous) {
+      this.previousQueued =
+          previous == null ? CompletableFuture.completedFuture(null) : previous.queued;
+      this.previousTold = previous == null ? CompletableFuture.completedFuture(null) : previous.told;
+    }
+
+    /** Lets the next document go, whatever became of this one. */
+    void done() {
+      queued.complete(null);
+      told.complete(null);
     }
   }
 
@@ -242,8 +282,22 @@ final class IngestPipeline implements AutoCloseable {
     }
     Tracker tracker = new Tracker(tasks.size());
     List<CompletableFuture<DocumentReport>> futures = new ArrayList<>(tasks.size());
+    Turn previous = null;
     for (Task task : tasks) {
-      futures.add(CompletableFuture.supplyAsync(() -> processOne(task, tracker), documentThreads));
+      AtomicBoolean queued = new AtomicBoolean();
+      Turn turn = new Turn(previous);
+      previous = turn;
+      futures.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return processOne(task, tracker, queued, turn);
+                } finally {
+                  queued(queued, tracker); // also for a document that stopped before embedding
+                  turn.done();
+                }
+              },
+              documentThreads));
     }
     List<DocumentReport> reports = new ArrayList<>(tasks.size());
     for (CompletableFuture<DocumentReport> f : futures) {
@@ -252,13 +306,26 @@ final class IngestPipeline implements AutoCloseable {
     return reports;
   }
 
-  private DocumentReport processOne(Task task, Tracker tracker) {
+  /**
+   * Marks a document's texts as queued for embedding, once. When the call's last document has
+   * queued them, no more texts are coming from it: the batcher sends its partial batch now rather
+   * than after {@code embeddingMaxWait}.
+   */
+  private void queued(AtomicBoolean queued, Tracker tracker) {
+    if (queued.compareAndSet(false, true) && tracker.unqueued.decrementAndGet() == 0) {
+      batcher.flush();
+    }
+  }
+
+  private DocumentReport processOne(
+      Task task, Tracker tracker, AtomicBoolean queued, Turn turn) {
     try {
       slots.acquire();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return pendingReport(task);
     }
+    boolean holdingSlot = true;
     inFlight.incrementAndGet();
     try {
       if (closing) {
@@ -277,7 +344,23 @@ final class IngestPipeline implements AutoCloseable {
       for (Chunk c : chunks) {
         texts.add(c.content());
       }
-      List<float[]> vectors = join(batcher.embed(texts, Priority.DOCUMENT_EMBEDDING));
+      // A document longer than the window takes all of it rather than wait forever.
+      int permits = Math.min(texts.size(), windowSize);
+      window.acquireUninterruptibly(permits);
+      CompletableFuture<List<float[]>> embedding;
+      try {
+        embedding =
+            batcher
+                .embed(texts, Priority.DOCUMENT_EMBEDDING)
+                .whenComplete((done, failure) -> window.release(permits));
+      } catch (RuntimeException e) {
+        window.release(permits);
+        throw e;
+      }
+      queued(queued, tracker);
+      slots.release(); // the embedding budget paces it from here
+      holdingSlot = false;
+      List<float[]> vectors = join(embedding);
       chunksEmbedded.add(chunks.size());
       tracker.embedded.addAndGet(chunks.size());
       tell(IngestProgress.Stage.EMBEDDED, task, tracker);
@@ -293,10 +376,15 @@ final class IngestPipeline implements AutoCloseable {
       }
       unit.put(DOC_CHUNKS, task.docId(), toJson(chunkIds));
       unit.putDocStatus(task.status().with(DocStatus.PROCESSED, chunks.size(), now(task.status())));
-      join(committer.commit(unit));
+      turn.previousQueued.join();
+      CompletableFuture<Void> committed = committer.commit(unit);
+      turn.queued.complete(null);
+      join(committed);
       processed.increment();
       tracker.done.incrementAndGet();
+      turn.previousTold.join();
       tell(IngestProgress.Stage.PROCESSED, task, tracker);
+      turn.told.complete(null);
       return new DocumentReport(
           task.docId(), Outcome.PROCESSED, chunks.size(), Optional.empty(), Optional.empty());
     } catch (RuntimeException e) {
@@ -323,7 +411,9 @@ final class IngestPipeline implements AutoCloseable {
     } finally {
       claimed.remove(task.docId());
       inFlight.decrementAndGet();
-      slots.release();
+      if (holdingSlot) {
+        slots.release();
+      }
     }
   }
 

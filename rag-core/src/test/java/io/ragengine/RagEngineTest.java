@@ -245,6 +245,17 @@ final class RagEngineTest {
   }
 
   @Test
+  void insert_lastDocumentQueued_partialBatchGoesWithoutWaitingForMaxWait() throws Exception {
+    // An hour's maxWait: only the flush after the last document can send the partial batch.
+    RagEngine engine = open(builder().embeddingMaxWait(java.time.Duration.ofHours(1)));
+
+    InsertReport report = engine.insertAsync(CORPUS).get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+    assertEquals(3, report.processed());
+    assertEquals(1, engine.stats().embeddingCalls());
+  }
+
+  @Test
   void insert_rightAfterOpen_isNotAlsoResumed() {
     // Regression: resume once read PENDING documents in the background after open, and could
     // take the documents an insert had just recorded, processing them twice.
@@ -285,6 +296,57 @@ final class RagEngineTest {
 
     assertEquals(3, processed);
     assertEquals(3, engine.stats().documentsProcessed());
+  }
+
+  @Test
+  void insert_maxParallelInsertOne_nextDocumentStartsWhileTheFirstIsBeingEmbedded()
+      throws Exception {
+    var gate = new java.util.concurrent.CountDownLatch(1);
+    var gated =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            try {
+              if (!gate.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IllegalStateException("gate never opened");
+              }
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new IllegalStateException(e);
+            }
+            return super.embed(texts);
+          }
+        };
+    List<IngestProgress> events = new CopyOnWriteArrayList<>();
+    RagEngine engine =
+        open(
+            builder()
+                .embeddingModel(gated)
+                .maxParallelInsert(1)
+                .embeddingMaxWait(java.time.Duration.ZERO)
+                .progressListener(events::add));
+
+    var report = engine.insertAsync(CORPUS.subList(0, 2));
+    try {
+      // One document slot, and no embedding can finish, yet the second document is chunked: the
+      // first gave up its slot when its chunks were queued for embedding.
+      io.ragengine.testing.Awaits.await(
+          "the second document chunked",
+          () -> events.stream()
+              .anyMatch(e -> e.docId().equals("databases")
+                  && e.stage() == IngestProgress.Stage.CHUNKED));
+      assertTrue(events.stream().noneMatch(e -> e.stage() == IngestProgress.Stage.EMBEDDED));
+    } finally {
+      gate.countDown();
+    }
+
+    assertEquals(2, report.get(10, java.util.concurrent.TimeUnit.SECONDS).processed());
+    assertEquals(
+        List.of("volcanoes", "databases"),
+        events.stream()
+            .filter(e -> e.stage() == IngestProgress.Stage.PROCESSED)
+            .map(IngestProgress::docId)
+            .toList());
   }
 
   // --- failures ------------------------------------------------------------------------------

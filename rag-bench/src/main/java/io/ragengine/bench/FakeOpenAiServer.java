@@ -23,8 +23,10 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * An in-process fake of OpenAI's {@code /v1/embeddings} (and {@code GET /v1/models}) on loopback,
- * answering base64 vectors after a set latency: {@code perCall + perInput * inputs}.
+ * An in-process fake of OpenAI's {@code /v1/embeddings}, {@code /v1/chat/completions} and {@code
+ * GET /v1/models} on loopback. Embeddings are base64 vectors answered after {@code perCall +
+ * perInput * inputs}; chat completions are one fixed, non-streamed answer after {@code
+ * chatLatency}.
  *
  * <p>Built on the JDK's HTTP server with {@code TCP_NODELAY} on (without it, Nagle's algorithm and
  * delayed ACKs add about 40 ms to each call). Handlers run on platform threads, so the bytes the
@@ -47,17 +49,21 @@ public final class FakeOpenAiServer implements AutoCloseable {
   private final ExecutorService executor;
   private final long perCallNanos;
   private final long perInputNanos;
+  private final long chatNanos;
   private final byte[][] vectorsBase64;
   private final LongAdder requests = new LongAdder();
   private final LongAdder inputs = new LongAdder();
+  private final LongAdder chats = new LongAdder();
   private final LongAdder allocated = new LongAdder();
   private final com.sun.management.ThreadMXBean threads =
       (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
-  private FakeOpenAiServer(Duration perCall, Duration perInput, int dimension, int threads)
+  private FakeOpenAiServer(
+      Duration perCall, Duration perInput, int dimension, Duration chatLatency, int threads)
       throws IOException {
     this.perCallNanos = perCall.toNanos();
     this.perInputNanos = perInput.toNanos();
+    this.chatNanos = chatLatency.toNanos();
     this.vectorsBase64 = new byte[DISTINCT_VECTORS][];
     Random r = new Random(42);
     for (int i = 0; i < DISTINCT_VECTORS; i++) {
@@ -80,6 +86,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
     server.setExecutor(executor);
     server.createContext("/v1/embeddings", this::embeddings);
     server.createContext("/v1/models", this::models);
+    server.createContext("/v1/chat/completions", this::chat);
     server.start();
   }
 
@@ -92,7 +99,23 @@ public final class FakeOpenAiServer implements AutoCloseable {
    */
   public static FakeOpenAiServer start(Duration perCall, Duration perInput, int dimension)
       throws IOException {
-    return new FakeOpenAiServer(perCall, perInput, dimension, 32);
+    return new FakeOpenAiServer(perCall, perInput, dimension, Duration.ZERO, 32);
+  }
+
+  /**
+   * Starts a server on a free loopback port that also answers chat completions.
+   *
+   * @param perCall latency of every embedding call
+   * @param perInput added embedding latency per input text
+   * @param dimension floats per vector
+   * @param chatLatency latency of every chat completion
+   * @param threads handler threads: at least the calls the client keeps in flight, since each
+   *     waits its latency on one
+   */
+  public static FakeOpenAiServer start(
+      Duration perCall, Duration perInput, int dimension, Duration chatLatency, int threads)
+      throws IOException {
+    return new FakeOpenAiServer(perCall, perInput, dimension, chatLatency, threads);
   }
 
   /** The base URL to give a client, ending in {@code /v1}. */
@@ -106,6 +129,10 @@ public final class FakeOpenAiServer implements AutoCloseable {
 
   public long inputs() {
     return inputs.sum();
+  }
+
+  public long chats() {
+    return chats.sum();
   }
 
   /** Bytes allocated by the server's handler threads while handling requests. */
@@ -160,6 +187,34 @@ public final class FakeOpenAiServer implements AutoCloseable {
       exchange.sendResponseHeaders(200, out.size());
       try (OutputStream body = exchange.getResponseBody()) {
         out.writeTo(body);
+      }
+    } finally {
+      allocated.add(threads.getCurrentThreadAllocatedBytes() - allocStart);
+    }
+  }
+
+  private static final byte[] CHAT_ANSWER =
+      ("{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":0,"
+              + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":"
+              + "{\"role\":\"assistant\",\"content\":\"The sources say so [1].\"},"
+              + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":100,"
+              + "\"completion_tokens\":7,\"total_tokens\":107}}")
+          .getBytes(StandardCharsets.US_ASCII);
+
+  private void chat(HttpExchange exchange) throws IOException {
+    long allocStart = threads.getCurrentThreadAllocatedBytes();
+    long start = System.nanoTime();
+    try {
+      exchange.getRequestBody().readAllBytes();
+      chats.increment();
+      long wait = chatNanos - (System.nanoTime() - start);
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      exchange.getResponseHeaders().set("Content-Type", "application/json");
+      exchange.sendResponseHeaders(200, CHAT_ANSWER.length);
+      try (OutputStream body = exchange.getResponseBody()) {
+        body.write(CHAT_ANSWER);
       }
     } finally {
       allocated.add(threads.getCurrentThreadAllocatedBytes() - allocStart);

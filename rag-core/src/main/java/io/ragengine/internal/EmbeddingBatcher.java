@@ -159,6 +159,11 @@ public final class EmbeddingBatcher {
             });
   }
 
+  /** The most texts all embedding calls hold at once: the batch size times the limiter's slots. */
+  public int textsPerRound() {
+    return batchSize * limiter.maxAsync();
+  }
+
   /** Texts waiting for a batch to take them. */
   public int pendingCount() {
     lock.lock();
@@ -169,12 +174,16 @@ public final class EmbeddingBatcher {
     }
   }
 
-  private void timerFired() {
+  /**
+   * Sends the texts still waiting for company now, instead of when {@code maxWait} runs out: for a
+   * caller that knows no more texts are coming soon (the last document of an insert has queued
+   * its chunks), waiting would only add latency.
+   */
+  public void flush() {
     boolean submit = false;
     int priority = Priority.DOCUMENT_EMBEDDING;
     lock.lock();
     try {
-      timerArmed = false;
       if (pending.size() > ticketsWaiting * batchSize) {
         ticketsWaiting++;
         submit = true;
@@ -189,6 +198,16 @@ public final class EmbeddingBatcher {
     if (submit) {
       submitTicket(priority);
     }
+  }
+
+  private void timerFired() {
+    lock.lock();
+    try {
+      timerArmed = false;
+    } finally {
+      lock.unlock();
+    }
+    flush();
   }
 
   private void submitTicket(int priority) {

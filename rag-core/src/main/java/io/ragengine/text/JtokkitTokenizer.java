@@ -4,7 +4,9 @@ import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingType;
 import com.knuddels.jtokkit.api.IntArrayList;
+import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /** A {@link Tokenizer} on a jtokkit {@link Encoding}. Thread-safe. */
 final class JtokkitTokenizer implements Tokenizer {
@@ -13,21 +15,29 @@ final class JtokkitTokenizer implements Tokenizer {
     return Cl100k.INSTANCE;
   }
 
-  private static final byte UNKNOWN = 0;
-  private static final byte STARTS = 1;
-  private static final byte CONTINUES = 2;
-
   private final Encoding encoding;
 
   /**
-   * Per token id: whether its first byte starts a UTF-8 character. Filled lazily; a race only
-   * computes the same byte twice.
+   * The bytes of each ordinary token, by id; null for an id the encoding does not know. Built once:
+   * decoding through this table is an array copy per token, where the encoding's own {@code
+   * decode} looks each token up in a map of boxed ids, which made decoding the chunker's windows
+   * cost more than encoding the text.
    */
-  private final byte[] startsCharacter;
+  private final byte[] @Nullable [] tokenBytes;
 
   JtokkitTokenizer(Encoding encoding, int vocabularySize) {
     this.encoding = Objects.requireNonNull(encoding, "encoding");
-    this.startsCharacter = new byte[vocabularySize];
+    this.tokenBytes = new byte[vocabularySize][];
+    IntArrayList one = new IntArrayList(1);
+    for (int id = 0; id < vocabularySize; id++) {
+      one.clear();
+      one.add(id);
+      try {
+        tokenBytes[id] = encoding.decodeBytes(one);
+      } catch (IllegalArgumentException unknown) {
+        // a gap in the vocabulary: decode() falls back to the encoding for it
+      }
+    }
   }
 
   @Override
@@ -48,6 +58,25 @@ final class JtokkitTokenizer implements Tokenizer {
   @Override
   public String decode(int[] tokens, int from, int to) {
     Objects.checkFromToIndex(from, to, tokens.length);
+    int length = 0;
+    for (int i = from; i < to; i++) {
+      byte[] b = bytesOf(tokens[i]);
+      if (b == null) {
+        return decodeWithEncoding(tokens, from, to);
+      }
+      length += b.length;
+    }
+    byte[] out = new byte[length];
+    int pos = 0;
+    for (int i = from; i < to; i++) {
+      byte[] b = Objects.requireNonNull(bytesOf(tokens[i]));
+      System.arraycopy(b, 0, out, pos, b.length);
+      pos += b.length;
+    }
+    return new String(out, StandardCharsets.UTF_8);
+  }
+
+  private String decodeWithEncoding(int[] tokens, int from, int to) {
     IntArrayList list = new IntArrayList(to - from);
     for (int i = from; i < to; i++) {
       list.add(tokens[i]);
@@ -55,21 +84,15 @@ final class JtokkitTokenizer implements Tokenizer {
     return encoding.decode(list);
   }
 
+  private byte @Nullable [] bytesOf(int token) {
+    return token >= 0 && token < tokenBytes.length ? tokenBytes[token] : null;
+  }
+
   @Override
   public boolean startsCharacter(int token) {
-    if (token < 0 || token >= startsCharacter.length) {
-      return true; // special tokens: whole markers
-    }
-    byte known = startsCharacter[token];
-    if (known == UNKNOWN) {
-      IntArrayList one = new IntArrayList(1);
-      one.add(token);
-      byte[] bytes = encoding.decodeBytes(one);
-      // A UTF-8 continuation byte is 10xxxxxx.
-      known = bytes.length > 0 && (bytes[0] & 0xC0) == 0x80 ? CONTINUES : STARTS;
-      startsCharacter[token] = known;
-    }
-    return known == STARTS;
+    byte[] bytes = bytesOf(token);
+    // Special tokens are whole markers. A UTF-8 continuation byte is 10xxxxxx.
+    return bytes == null || bytes.length == 0 || (bytes[0] & 0xC0) != 0x80;
   }
 
   /** Loads cl100k_base when first used (the JVM runs this class's initializer once). */

@@ -92,6 +92,33 @@ final class EmbeddingBatcherTest {
   }
 
   @Test
+  void flush_remainderWaitingForMaxWait_goesAtOnce() throws Exception {
+    EmbeddingBatcher batcher = batcher(4, Duration.ofSeconds(60), 1);
+    List<String> texts = texts("t", 6);
+
+    CompletableFuture<List<float[]>> result = batcher.embed(texts, Priority.DOCUMENT_EMBEDDING);
+    await("the full batch embedded", () -> model.callCount() == 1);
+    batcher.flush(); // the timer is never fired
+
+    result.get(10, SECONDS);
+    assertEquals(List.of(texts.subList(0, 4), texts.subList(4, 6)), model.calls());
+    assertEquals(0, batcher.pendingCount());
+  }
+
+  @Test
+  void flush_nothingUncovered_submitsNoBatch() throws Exception {
+    EmbeddingBatcher batcher = batcher(4, Duration.ofSeconds(60), 1);
+
+    batcher.flush();
+    CompletableFuture<List<float[]>> result =
+        batcher.embed(texts("t", 4), Priority.DOCUMENT_EMBEDDING);
+    result.get(10, SECONDS);
+    batcher.flush();
+
+    assertEquals(1, model.callCount());
+  }
+
+  @Test
   void embed_queryWhileDocumentsWait_ridesInTheNextBatchFirst() throws Exception {
     var gate = new CountDownLatch(1);
     var first = new AtomicBoolean(true);

@@ -135,4 +135,37 @@ final class EmbeddingBatcherTest {
     assertTrue(c.count(longText) <= TokenCounter.upperBound(longText));
     assertTrue(c.count("日本語のテキスト🙂") <= TokenCounter.upperBound("日本語のテキスト🙂"));
   }
+
+  @Test
+  void upperBound_isTheUtf8LengthAndNeverBelowTheCount() {
+    TokenCounter c = TokenCounter.cl100k();
+    List<String> samples =
+        List.of(
+            "",
+            "plain ascii, the common case",
+            "naïve café déjà vu",
+            "日本語のテキスト",
+            "🙂🚀 emoji pairs",
+            "mixed Ωmega 知识 🙂 text ".repeat(40));
+    for (String s : samples) {
+      assertTrue(c.count(s) <= TokenCounter.upperBound(s), s);
+      assertTrue(s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+          <= TokenCounter.upperBound(s), s);
+    }
+    assertEquals(5, TokenCounter.upperBound("ascii"));
+    assertEquals(6, TokenCounter.upperBound("日本"));
+  }
+
+  @Test
+  void plan_englishChunkUnderTheInputLimitInBytes_isNotCounted() {
+    WordCounter counter = new WordCounter();
+    // 1,000 words, 6,000 chars: over the limit at 3 bytes a char, under it at its UTF-8 length.
+    String chunk = "words ".repeat(1_000);
+    EmbeddingBatcher b =
+        new EmbeddingBatcher(10, 1_000_000, 8_191, EmbeddingBatcher.Overlong.REJECT, counter);
+
+    b.plan(List.of(chunk, chunk));
+
+    assertEquals(0, counter.counts.get());
+  }
 }

@@ -1,0 +1,88 @@
+package io.ragengine.bench;
+
+import io.ragengine.Document;
+import io.ragengine.InsertReport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The engine's own cost per chunk when the models cost nothing: documents of about 2,000 tokens
+ * (two chunks each at the default 1,200-token chunks with 100 overlap) are ingested by a {@link
+ * RagEngine} with default settings through the real OpenAI clients against a {@link
+ * FakeOpenAiServer} with zero latency (1536-d vectors), into the embedded storage in a temporary
+ * directory. Overhead = ingest wall time minus the time during which at least one embedding call
+ * was in flight (timed around {@code EmbeddingModel.embed}, so the HTTP round trip, JSON and base64
+ * count as model time), divided by the chunks. Goal: at most 0.5 ms per chunk, flat from 20 to
+ * 1,000 documents.
+ *
+ * <p>Each document count gets a fresh engine and working directory; one 200-document ingest runs
+ * first to warm the JIT. The engine is built (and its connections warmed) before the clock starts.
+ *
+ * <p>Run, after {@code ./mvnw -q -pl rag-bench -am package -DskipTests}: {@code java -cp
+ * rag-bench/target/benchmarks.jar io.ragengine.bench.IngestOverheadMeasure [runs [documents
+ * ...]]} (default {@code 3 20 100 1000}).
+ *
+ * @see io.ragengine.RagEngine
+ */
+public final class IngestOverheadMeasure {
+  private static final int TOKENS_PER_DOCUMENT = 2_000;
+
+  private IngestOverheadMeasure() {}
+
+  public static void main(String[] args) throws Exception {
+    int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+    List<Integer> sizes = new ArrayList<>();
+    for (int i = 1; i < args.length; i++) {
+      sizes.add(Integer.parseInt(args[i]));
+    }
+    if (sizes.isEmpty()) {
+      sizes = List.of(20, 100, 1_000);
+    }
+    System.out.println(EngineRig.machine());
+    run(200, 0, false);
+    for (int docs : sizes) {
+      for (int r = 0; r < runs; r++) {
+        run(docs, r + 1, true);
+      }
+    }
+  }
+
+  private static void run(int docs, int seed, boolean report) throws Exception {
+    List<Document> corpus = EngineRig.corpus(docs, TOKENS_PER_DOCUMENT, 1_000L * docs + seed);
+    try (EngineRig rig =
+        new EngineRig(Duration.ZERO, Duration.ZERO, EngineRig.DIMENSION, 8, b -> b)) {
+      rig.embeddingClock.reset();
+      long cpuStart = EngineRig.processCpuNanos();
+      long start = System.nanoTime();
+      InsertReport result = rig.engine.insert(corpus);
+      long wall = System.nanoTime() - start;
+      long cpu = EngineRig.processCpuNanos() - cpuStart;
+      if (result.processed() != docs) {
+        throw new IllegalStateException("processed " + result.processed() + " of " + docs);
+      }
+      int chunks = 0;
+      for (InsertReport.DocumentReport d : result.documents()) {
+        chunks += d.chunks();
+      }
+      long model = rig.embeddingClock.unionNanos();
+      if (report) {
+        System.out.printf(
+            Locale.ROOT,
+            "%5d docs %5d chunks: wall %8.1f ms, in embedding calls %7.1f ms (sum %7.1f ms,"
+                + " %d calls), overhead %.3f ms/chunk, process CPU %.1f ms, commits %d, %s%n",
+            docs,
+            chunks,
+            wall / 1e6,
+            model / 1e6,
+            rig.embeddingClock.sumNanos() / 1e6,
+            rig.embeddingClock.calls(),
+            (wall - model) / 1e6 / chunks,
+            cpu / 1e6,
+            rig.engine.stats().commits(),
+            EngineRig.machine().replaceAll(".*, ", ""));
+      }
+    }
+  }
+}
