@@ -81,7 +81,8 @@ public final class CallLimiter implements AutoCloseable {
   /*
    * Design notes.
    *
-   * One ReentrantLock guards the bookkeeping: the priority queue of waiting calls, the list of
+   * One ReentrantLock guards the bookkeeping: the queue of waiting calls (a CallQueue: a FIFO per
+   * priority level, so taking the next call is O(1)), the list of
    * first-time waiters in arrival order (for queueTimeout), the back-off heap, the worker set and
    * the counts. (ReentrantLock, not synchronized: workers are virtual threads and a virtual
    * thread blocking inside synchronized pins its carrier on Java 21.)
@@ -151,7 +152,7 @@ public final class CallLimiter implements AutoCloseable {
   private final Condition closed = lock.newCondition();
 
   @GuardedBy("lock")
-  private final PriorityQueue<Call<?>> queue = new PriorityQueue<>(BY_PRIORITY);
+  private final CallQueue queue = new CallQueue();
 
   @GuardedBy("lock")
   private final PriorityQueue<Call<?>> delayed = new PriorityQueue<>(BY_DUE);
@@ -318,7 +319,7 @@ public final class CallLimiter implements AutoCloseable {
         c.enqueuedNanos = now;
         c.queueDeadline = now + queueTimeoutNanos;
         linkLocked(c);
-        offerLocked(c);
+        offerLocked(c, false);
       }
     } finally {
       lock.unlock();
@@ -525,11 +526,12 @@ public final class CallLimiter implements AutoCloseable {
       }
       started = state == STARTED;
       state = CLOSING;
-      for (Call<?> c : queue) {
-        if (c.state.compareAndSet(Call.NEW, Call.DONE)) {
-          dropped.add(c);
-        }
-      }
+      queue.forEach(
+          c -> {
+            if (c.state.compareAndSet(Call.NEW, Call.DONE)) {
+              dropped.add(c);
+            }
+          });
       for (Call<?> c : delayed) {
         if (c.state.compareAndSet(Call.NEW, Call.DONE)) {
           dropped.add(c);
@@ -894,9 +896,14 @@ public final class CallLimiter implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Queue bookkeeping (all under the lock)
 
+  /** Queues {@code c}; {@code reentering} if it keeps an older sequence number (a retry). */
   @GuardedBy("lock")
-  private void offerLocked(Call<?> c) {
-    queue.add(c);
+  private void offerLocked(Call<?> c, boolean reentering) {
+    if (reentering) {
+      queue.addReentered(c);
+    } else {
+      queue.addFresh(c);
+    }
     queued++;
     if (idle > 0) {
       workAvailable.signal();
@@ -908,7 +915,7 @@ public final class CallLimiter implements AutoCloseable {
     long now = ticker.read();
     if (delayNanos <= 0) {
       c.enqueuedNanos = now;
-      offerLocked(c);
+      offerLocked(c, true);
       return;
     }
     c.dueNanos = now + delayNanos;
@@ -1007,9 +1014,7 @@ public final class CallLimiter implements AutoCloseable {
             }
           }
           if (!expiredQueued.isEmpty()) {
-            int before = queue.size();
-            queue.removeIf(c -> c.state.get() != Call.NEW);
-            queued -= before - queue.size();
+            queued -= queue.removeIf(c -> c.state.get() != Call.NEW);
           }
           if (oldest != null) {
             next = Math.min(next, oldest.queueDeadline);
@@ -1019,7 +1024,7 @@ public final class CallLimiter implements AutoCloseable {
         while ((due = delayed.peek()) != null && due.dueNanos - now <= 0) {
           delayed.poll();
           due.enqueuedNanos = now;
-          offerLocked(due);
+          offerLocked(due, true);
         }
         if (due != null) {
           next = Math.min(next, due.dueNanos);
