@@ -14,14 +14,15 @@ import org.jspecify.annotations.Nullable;
  * which first checks that {@code jdk.incubator.vector} is in the boot layer. Thread-safe.
  *
  * <p>float16 to float, lane-wise and exact for every value a unit vector can hold (no infinities
- * or NaNs): the low 15 bits shifted left by 13 are a float whose value, times 2^112, is the
- * half's magnitude (subnormal halves become float subnormals, which the multiply scales exactly);
- * the half's sign bit is moved to bit 31 and XORed into the query lane instead.
+ * or NaNs): the sign-extended half shifted left by 13 and masked is a float (sign in bit 31,
+ * exponent and mantissa in bits 13-27) whose value, times 2^112, is the half (subnormal halves
+ * become float subnormals, which the multiply scales exactly).
  */
 final class VectorApiKernel implements DotKernel {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
   private static final float HALF_TO_FLOAT = 0x1p112f;
+  private static final int HALF_BITS_MASK = 0x8FFFE000;
 
   private final VectorSpecies<Short> s;
   private final VectorSpecies<Byte> b;
@@ -57,20 +58,17 @@ final class VectorApiKernel implements DotKernel {
   }
 
   private FloatVector halfStep(float[] q, short[] h, int off, int j, FloatVector acc) {
-    IntVector bits =
-        (IntVector) ShortVector.fromArray(s, h, off + j).convertShape(VectorOperators.S2I, I, 0);
-    FloatVector magnitude =
-        bits.and(0x7fff)
+    // S2I sign-extends, so after a shift by 13 bit 31 is the half's sign and bits 13-27 its
+    // exponent and mantissa; the mask clears the sign's copies in bits 28-30. That is a float
+    // 2^-112 times the half (subnormal halves become float subnormals), so one multiply rebiases
+    // it exactly, sign included. Four operations per lane group instead of eight.
+    FloatVector value =
+        ((IntVector) ShortVector.fromArray(s, h, off + j).convertShape(VectorOperators.S2I, I, 0))
             .lanewise(VectorOperators.LSHL, 13)
+            .and(HALF_BITS_MASK)
             .reinterpretAsFloats()
             .mul(HALF_TO_FLOAT);
-    IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-    FloatVector signedQuery =
-        FloatVector.fromArray(F, q, j)
-            .reinterpretAsInts()
-            .lanewise(VectorOperators.XOR, sign)
-            .reinterpretAsFloats();
-    return signedQuery.mul(magnitude).add(acc);
+    return FloatVector.fromArray(F, q, j).fma(value, acc);
   }
 
   @Override
