@@ -98,22 +98,13 @@ public final class RagEngine implements AutoCloseable {
   private final int instructionTokens;
   private volatile boolean closed;
 
-  private RagEngine(Builder b, RagEngineConfig config) {
+  private RagEngine(Builder b, RagEngineConfig config, Storage storage, Tokenizer tokenizer) {
     this.config = config;
     this.embeddingModel = Objects.requireNonNull(b.embeddingModel, "embeddingModel");
     this.chatModel = b.chatModel;
-    this.tokenizer = b.tokenizer != null ? b.tokenizer : Tokenizer.cl100k();
+    this.tokenizer = tokenizer;
     this.instructionTokens = tokenizer.count(ANSWER_INSTRUCTIONS);
-    Storage s = b.storage;
-    if (s == null) {
-      Path dir = config.workingDir();
-      if (dir == null) {
-        throw new IllegalStateException(
-            "workingDir: not set (expected: a directory for the embedded storage, or storage(..))");
-      }
-      s = EmbeddedStorage.open(EmbeddedStorageConfig.builder().directory(dir).build());
-    }
-    this.storage = s;
+    this.storage = storage;
     ChatModel chat = chatModel;
     this.chatLimiter =
         CallLimiter.create(
@@ -604,7 +595,28 @@ public final class RagEngine implements AutoCloseable {
       if (embeddingModel == null) {
         throw new IllegalStateException("embeddingModel: not set (expected: an EmbeddingModel)");
       }
-      return new RagEngine(this, config.build());
+      RagEngineConfig c = config.build();
+      Tokenizer t = tokenizer != null ? tokenizer : Tokenizer.cl100k();
+      Storage s = storage;
+      boolean opened = false;
+      if (s == null) {
+        Path dir = c.workingDir();
+        if (dir == null) {
+          throw new IllegalStateException(
+              "workingDir: not set (expected: a directory for the embedded storage, or"
+                  + " storage(..))");
+        }
+        s = EmbeddedStorage.open(EmbeddedStorageConfig.builder().directory(dir).build());
+        opened = true;
+      }
+      try {
+        return new RagEngine(this, c, s, t);
+      } catch (RuntimeException | Error e) {
+        if (opened) {
+          s.close(); // release the working directory's lock: the caller may try again
+        }
+        throw e;
+      }
     }
   }
 }

@@ -505,6 +505,21 @@ final class RagEngineTest {
   }
 
   @Test
+  void build_failingAfterTheStorageOpened_releasesTheWorkingDirectory() {
+    var broken =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public int maxBatchSize() {
+            throw new IllegalStateException("model not loaded");
+          }
+        };
+    var e =
+        assertThrows(IllegalStateException.class, () -> builder().embeddingModel(broken).build());
+    assertEquals("model not loaded", e.getMessage());
+    open(builder()); // would fail with "held by another engine" if the lock had leaked
+  }
+
+  @Test
   void eagerInit_warmsBothModelsBeforeBuildReturns() {
     open(builder().eagerInit(true));
     assertEquals(1, chat.warmupCount());
