@@ -60,8 +60,9 @@ public final class EmbeddingSlotMeasure {
         throw new IllegalStateException("processed " + result.processed() + " of " + docs);
       }
       var clock = rig.embeddingClock;
-      long busy = clock.lastEnd() - clock.firstStart();
-      double utilisation = clock.sumNanos() / ((double) SLOTS * busy);
+      EngineRig.ModelClock.Reading r = clock.read();
+      long busy = r.lastEnd() - r.firstStart();
+      double utilisation = r.sumNanos() / ((double) SLOTS * busy);
       if (report) {
         System.out.printf(
             Locale.ROOT,
@@ -69,12 +70,12 @@ public final class EmbeddingSlotMeasure {
                 + " calls span %.0f ms, in calls %.0f ms, utilisation %.3f, %s%n",
             docs,
             rig.server.inputs(),
-            clock.calls(),
+            r.calls(),
             rig.server.inputs() / (double) Math.max(1, rig.server.requests()),
             wall / 1e6,
-            (clock.firstStart() - start) / 1e6,
+            (r.firstStart() - start) / 1e6,
             busy / 1e6,
-            clock.sumNanos() / 1e6,
+            r.sumNanos() / 1e6,
             utilisation,
             EngineRig.machine().replaceAll(".*, ", ""));
       }

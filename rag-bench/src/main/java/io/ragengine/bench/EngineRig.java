@@ -199,49 +199,21 @@ final class EngineRig implements AutoCloseable {
       }
     }
 
-    /** Time with at least one call in flight, since the last reset. */
-    long unionNanos() {
-      lock.lock();
-      try {
-        return unionNanos;
-      } finally {
-        lock.unlock();
-      }
-    }
+    /**
+     * What the clock saw since the last reset, read under one lock so the figures agree.
+     *
+     * @param unionNanos time with at least one call in flight
+     * @param sumNanos time inside calls, summed over calls
+     * @param calls calls that ended
+     * @param firstStart when the first call started; -1 if none did
+     * @param lastEnd when the last call ended; -1 if none did
+     */
+    record Reading(long unionNanos, long sumNanos, long calls, long firstStart, long lastEnd) {}
 
-    long sumNanos() {
+    Reading read() {
       lock.lock();
       try {
-        return sumNanos;
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    long calls() {
-      lock.lock();
-      try {
-        return calls;
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    /** When the first call since the last reset started; -1 if none did. */
-    long firstStart() {
-      lock.lock();
-      try {
-        return firstStart;
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    /** When the last call since the last reset ended; -1 if none did. */
-    long lastEnd() {
-      lock.lock();
-      try {
-        return lastEnd;
+        return new Reading(unionNanos, sumNanos, calls, firstStart, lastEnd);
       } finally {
         lock.unlock();
       }

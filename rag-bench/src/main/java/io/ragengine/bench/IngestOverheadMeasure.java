@@ -66,7 +66,8 @@ public final class IngestOverheadMeasure {
       for (InsertReport.DocumentReport d : result.documents()) {
         chunks += d.chunks();
       }
-      long model = rig.embeddingClock.unionNanos();
+      EngineRig.ModelClock.Reading reading = rig.embeddingClock.read();
+      long model = reading.unionNanos();
       if (report) {
         System.out.printf(
             Locale.ROOT,
@@ -76,8 +77,8 @@ public final class IngestOverheadMeasure {
             chunks,
             wall / 1e6,
             model / 1e6,
-            rig.embeddingClock.sumNanos() / 1e6,
-            rig.embeddingClock.calls(),
+            reading.sumNanos() / 1e6,
+            reading.calls(),
             (wall - model) / 1e6 / chunks,
             cpu / 1e6,
             rig.engine.stats().commits(),

@@ -60,7 +60,7 @@ public final class NaiveQueryMeasure {
         throw new IllegalStateException("no sources or no answer");
       }
       total[i] = wall;
-      overhead[i] = wall - rig.embeddingClock.sumNanos() - rig.chatClock.sumNanos();
+      overhead[i] = wall - rig.embeddingClock.read().sumNanos() - rig.chatClock.read().sumNanos();
       retrieval[i] = result.timings().retrieval().toNanos();
     }
     if (report) {

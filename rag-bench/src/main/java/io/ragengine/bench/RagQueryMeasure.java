@@ -92,7 +92,7 @@ public final class RagQueryMeasure {
                     }
                     latencies[n] = System.nanoTime() - t0;
                     if (modelNanos.length > 0) {
-                      modelNanos[n] = rig.embeddingClock.sumNanos() + rig.chatClock.sumNanos();
+                      modelNanos[n] = rig.embeddingClock.read().sumNanos() + rig.chatClock.read().sumNanos();
                     }
                     n++;
                   }
