@@ -258,11 +258,10 @@ final class IngestPipeline implements AutoCloseable {
                 r.docId(), Outcome.DUPLICATE, 0, Optional.empty(), Optional.of(r.docId())));
         continue;
       }
-      Optional<String> stored = storage.kv().get(DOCS, r.docId());
-      String content = stored.map(this::contentOf).orElse(null);
+      String content = storedContent(r.docId());
       if (content == null) {
         claimed.remove(r.docId());
-        String error = "the document's text is missing from the store";
+        String error = "the document's text is missing from the store or unreadable";
         join(committer.commit(new UnitOfWork().putDocStatus(r.failed(error, now(r)))));
         missing.add(
             new DocumentReport(
@@ -520,11 +519,12 @@ final class IngestPipeline implements AutoCloseable {
     });
   }
 
-  private @Nullable String contentOf(String documentJson) {
+  /** The stored text of {@code docId}, or null if it is missing or cannot be read back. */
+  private @Nullable String storedContent(String docId) {
     try {
-      JsonNode content = json.readTree(documentJson).get("content");
-      return content == null ? null : content.asText();
-    } catch (JsonProcessingException e) {
+      return document(docId).map(Document::content).orElse(null);
+    } catch (StoreException | IllegalArgumentException unreadable) {
+      log.warn("document {}: stored text unreadable: {}", docId, describe(unreadable));
       return null;
     }
   }

@@ -452,7 +452,7 @@ public final class RagEngine implements AutoCloseable {
    * directory or a storage. A chat model is needed for answers, not for retrieval.
    */
   public static final class Builder {
-    private final RagEngineConfig.Builder config = RagEngineConfig.builder();
+    private RagEngineConfig.Builder config = RagEngineConfig.builder();
     private @Nullable Storage storage;
     private @Nullable ChatModel chatModel;
     private @Nullable EmbeddingModel embeddingModel;
@@ -497,21 +497,9 @@ public final class RagEngine implements AutoCloseable {
       return this;
     }
 
-    /** Every scalar setting at once; replaces those set before. */
+    /** Every scalar setting at once, the working directory included; replaces those set before. */
     public Builder config(RagEngineConfig config) {
-      RagEngineConfig.Builder b = Objects.requireNonNull(config, "config").toBuilder();
-      RagEngineConfig c = b.build();
-      c.workingDirectory().ifPresent(this.config::workingDir);
-      this.config
-          .maxAsync(c.maxAsync())
-          .embeddingMaxAsync(c.embeddingMaxAsync())
-          .maxParallelInsert(c.maxParallelInsert())
-          .chunker(c.chunker())
-          .embeddingBatchSize(c.embeddingBatchSize())
-          .embeddingMaxWait(c.embeddingMaxWait())
-          .callTimeout(c.callTimeout())
-          .eagerInit(c.eagerInit())
-          .queryDefaults(c.queryDefaults());
+      this.config = Objects.requireNonNull(config, "config").toBuilder();
       return this;
     }
 

@@ -234,6 +234,27 @@ final class RagEngineTest {
     assertEquals(1, engine.insert(CORPUS.get(0)).duplicates());
   }
 
+  @Test
+  void open_leftoverWhoseTextIsUnreadable_isFailedWithTheReasonNotStuck() {
+    try (EmbeddedStorage storage =
+        EmbeddedStorage.open(EmbeddedStorageConfig.builder().directory(dir).build())) {
+      storage.commit(
+          new io.ragengine.store.UnitOfWork()
+              .put(IngestPipeline.DOCS, "broken", "{not json")
+              .putDocStatus(
+                  io.ragengine.store.DocStatusRecord.pending("broken", java.time.Instant.now())));
+    }
+
+    RagEngine engine = open(builder());
+    InsertReport resumed = engine.resumed().join();
+
+    DocumentReport report = resumed.documents().get(0);
+    assertEquals(Outcome.FAILED, report.outcome());
+    assertEquals("the document's text is missing from the store or unreadable",
+        report.error().orElseThrow());
+    assertEquals(Map.of(DocStatus.FAILED, 1), nonZero(engine.stats().documents()));
+  }
+
   private static Map<DocStatus, Integer> nonZero(Map<DocStatus, Integer> counts) {
     return counts.entrySet().stream()
         .filter(e -> e.getValue() != 0)
@@ -484,6 +505,25 @@ final class RagEngineTest {
             IllegalArgumentException.class,
             () -> builder().chunkSizeTokens(50).chunkOverlapTokens(50).build());
     assertEquals("chunkOverlapTokens: 50 (expected: < chunkSizeTokens 50)", overlap.getMessage());
+  }
+
+  @Test
+  void builder_config_replacesEverySettingAtOnce() {
+    RagEngineConfig config =
+        RagEngineConfig.builder()
+            .workingDir(dir)
+            .maxAsync(3)
+            .embeddingBatchSize(5)
+            .chunkSizeTokens(70)
+            .chunkOverlapTokens(7)
+            .build();
+    RagEngine engine =
+        open(
+            RagEngine.builder()
+                .maxAsync(9)
+                .embeddingModel(embeddings)
+                .config(config));
+    assertEquals(config, engine.config());
   }
 
   @Test
