@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -174,22 +175,29 @@ final class IngestPipeline implements AutoCloseable {
     DocumentReport[] reports = new DocumentReport[documents.size()];
     List<Task> tasks = new ArrayList<>();
     List<Integer> taskIndex = new ArrayList<>();
+    // Hashing is CPU work on the caller's thread, outside the lock.
+    List<String> hashes = new ArrayList<>(documents.size());
+    for (Document doc : documents) {
+      hashes.add(sha256(doc.content()));
+    }
     enqueueLock.lock();
     try {
       UnitOfWork pending = new UnitOfWork();
-      Map<String, String> idsInCall = new HashMap<>();
+      Set<String> idsInCall = new HashSet<>();
       Map<String, String> hashesInCall = new HashMap<>();
+      // One lookup for every hash of the call, rather than one round trip per document.
+      Map<String, String> storedHashes = storage.kv().getAll(HASHES, hashes);
       Instant now = clock.instant();
       for (int i = 0; i < documents.size(); i++) {
         Document doc = documents.get(i);
-        String hash = sha256(doc.content());
+        String hash = hashes.get(i);
         String id = doc.id() != null ? doc.id() : "doc-" + hash.substring(0, 32);
-        String duplicateOf = idsInCall.containsKey(id) ? id : hashesInCall.get(hash);
+        String duplicateOf = idsInCall.contains(id) ? id : hashesInCall.get(hash);
         if (duplicateOf == null && storage.docStatus().get(id).isPresent()) {
           duplicateOf = id;
         }
         if (duplicateOf == null) {
-          duplicateOf = storage.kv().get(HASHES, hash).orElse(null);
+          duplicateOf = storedHashes.get(hash);
         }
         if (duplicateOf != null) {
           reports[i] =
@@ -197,7 +205,7 @@ final class IngestPipeline implements AutoCloseable {
                   id, Outcome.DUPLICATE, 0, Optional.empty(), Optional.of(duplicateOf));
           continue;
         }
-        idsInCall.put(id, id);
+        idsInCall.add(id);
         hashesInCall.put(hash, id);
         claimed.add(id);
         DocStatusRecord status = DocStatusRecord.pending(id, now);
