@@ -311,6 +311,12 @@ public final class EmbeddedStorage implements Storage {
 
   private <T extends @Nullable Object> T onJdbc(String what, SqlWork<T> work) {
     checkOpen();
+    if (Thread.currentThread().isInterrupted()) {
+      // Checked here, not only by future.get(): get() returns a result that is already there
+      // without looking at the flag, so a fast JDBC thread would let an interrupted caller on.
+      throw new StoreException(
+          "interrupted before " + what + " on " + databaseFile + "; nothing was done");
+    }
     Future<T> future;
     try {
       future =
