@@ -19,6 +19,8 @@ import java.util.Map;
  * @param embeddingCalls embedding model calls made by the batcher since open
  * @param commits storage transactions made by the pipeline since open (several documents may
  *     share one: a group commit)
+ * @param chunkCacheHits chunks queries found in the chunk cache since open
+ * @param chunkCacheMisses chunks queries read from the store since open
  */
 public record EngineStats(
     LimiterStats chat,
@@ -30,8 +32,16 @@ public record EngineStats(
     long documentsFailed,
     long chunksEmbedded,
     long embeddingCalls,
-    long commits) {
+    long commits,
+    long chunkCacheHits,
+    long chunkCacheMisses) {
   public EngineStats {
     documents = Map.copyOf(documents);
+  }
+
+  /** The share of chunk lookups the cache answered, from 0 to 1; 0 before the first query. */
+  public double chunkCacheHitRate() {
+    long lookups = chunkCacheHits + chunkCacheMisses;
+    return lookups == 0 ? 0 : (double) chunkCacheHits / lookups;
   }
 }

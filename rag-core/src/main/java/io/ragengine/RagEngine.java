@@ -92,6 +92,7 @@ public final class RagEngine implements AutoCloseable {
   private final EmbeddingBatcher batcher;
   private final GroupCommitter committer;
   private final IngestPipeline pipeline;
+  private final ChunkCache chunks;
   private final ExecutorService asyncThreads = Executors.newVirtualThreadPerTaskExecutor();
   private final CompletableFuture<InsertReport> resumed;
   private final LongAdder embeddingCalls = new LongAdder();
@@ -133,6 +134,9 @@ public final class RagEngine implements AutoCloseable {
             config.maxParallelInsert(),
             b.progressListener,
             Clock.systemUTC());
+    this.chunks =
+        new ChunkCache(
+            storage.kv(), IngestPipeline.CHUNKS, config.chunkCacheBytes(), pipeline::readChunk);
     if (config.eagerInit()) {
       awaitReady(chatLimiter);
       awaitReady(embeddingLimiter);
@@ -318,7 +322,7 @@ public final class RagEngine implements AutoCloseable {
     for (VectorMatch m : matches) {
       ids.add(m.id());
     }
-    Map<String, String> rows = storage.kv().getAll(IngestPipeline.CHUNKS, ids);
+    Map<String, StoredChunk> found = chunks.getAll(ids);
     int budget =
         params.maxTotalTokens()
             - instructionTokens
@@ -327,11 +331,10 @@ public final class RagEngine implements AutoCloseable {
     List<Source> sources = new ArrayList<>();
     StringBuilder context = new StringBuilder();
     for (VectorMatch m : matches) {
-      String row = rows.get(m.id());
-      if (row == null) {
+      StoredChunk chunk = found.get(m.id());
+      if (chunk == null) {
         continue; // deleted between the search and the lookup
       }
-      StoredChunk chunk = pipeline.readChunk(row);
       String entry = "[" + (sources.size() + 1) + "] " + chunk.content() + "\n\n";
       int cost = chunk.tokens() + 8; // the number, the brackets and the blank line
       if (cost > budget) {
@@ -412,7 +415,9 @@ public final class RagEngine implements AutoCloseable {
         pipeline.failedCount(),
         pipeline.chunksEmbedded(),
         embeddingCalls.sum(),
-        committer.commits());
+        committer.commits(),
+        chunks.hits(),
+        chunks.misses());
   }
 
   /**
@@ -566,6 +571,12 @@ public final class RagEngine implements AutoCloseable {
     /** See {@link RagEngineConfig#queryDefaults()}. */
     public Builder queryDefaults(QueryParams queryDefaults) {
       config.queryDefaults(queryDefaults);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig.Builder#chunkCacheBytes(long)}. */
+    public Builder chunkCacheBytes(long chunkCacheBytes) {
+      config.chunkCacheBytes(chunkCacheBytes);
       return this;
     }
 

@@ -25,6 +25,8 @@ import org.jspecify.annotations.Nullable;
  * @param callTimeout the limit on one model call, both limiters
  * @param eagerInit start the limiters and warm the models' connections in {@code build()}
  * @param queryDefaults the parameters of {@link RagEngine#query(String)}
+ * @param chunkCacheBytes the most heap, in estimated bytes, that parsed chunks kept for queries
+ *     may take; 0 turns the cache off
  */
 public record RagEngineConfig(
     @Nullable Path workingDir,
@@ -36,7 +38,8 @@ public record RagEngineConfig(
     Duration embeddingMaxWait,
     Duration callTimeout,
     boolean eagerInit,
-    QueryParams queryDefaults) {
+    QueryParams queryDefaults,
+    long chunkCacheBytes) {
 
   /** Default chat calls in flight, {@value}. */
   public static final int DEFAULT_MAX_ASYNC = 8;
@@ -58,6 +61,12 @@ public record RagEngineConfig(
   /** Default wait for a partial embedding batch, 10 ms. Query texts never wait. */
   public static final Duration DEFAULT_EMBEDDING_MAX_WAIT = Duration.ofMillis(10);
 
+  /**
+   * Default bound of the chunk cache, 64 MiB: the text of about 12,000 chunks of 1,200 English
+   * tokens. Queries read their chunks from it rather than from the store.
+   */
+  public static final long DEFAULT_CHUNK_CACHE_BYTES = 64L << 20;
+
   /** Default limit on one model call, 3 minutes (see the limiter's {@code callTimeout}). */
   public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofMinutes(3);
 
@@ -73,6 +82,7 @@ public record RagEngineConfig(
     Checks.positiveOrZero(embeddingMaxWait, "embeddingMaxWait");
     Checks.positiveOrZero(callTimeout, "callTimeout");
     Objects.requireNonNull(queryDefaults, "queryDefaults");
+    Checks.positiveOrZero(chunkCacheBytes, "chunkCacheBytes");
   }
 
   /** A builder at the defaults. */
@@ -92,7 +102,8 @@ public record RagEngineConfig(
         .embeddingMaxWait(embeddingMaxWait)
         .callTimeout(callTimeout)
         .eagerInit(eagerInit)
-        .queryDefaults(queryDefaults);
+        .queryDefaults(queryDefaults)
+        .chunkCacheBytes(chunkCacheBytes);
   }
 
   /** The working directory, if the engine uses the embedded storage. */
@@ -115,6 +126,7 @@ public record RagEngineConfig(
     private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
     private boolean eagerInit;
     private QueryParams queryDefaults = QueryParams.defaults();
+    private long chunkCacheBytes = DEFAULT_CHUNK_CACHE_BYTES;
 
     private Builder() {}
 
@@ -200,6 +212,18 @@ public record RagEngineConfig(
     }
 
     /**
+     * The most heap the chunk cache may take, in estimated bytes (a chunk's text costs one byte per
+     * character when it is all Latin-1, two otherwise, plus about 100 bytes). Queries read the
+     * chunks they found from this cache and go to the store only for the ones it lacks, so a cache
+     * that holds the whole corpus saves every query a store read. 0 turns it off. Default {@link
+     * #DEFAULT_CHUNK_CACHE_BYTES} (64 MiB).
+     */
+    public Builder chunkCacheBytes(long chunkCacheBytes) {
+      this.chunkCacheBytes = Checks.positiveOrZero(chunkCacheBytes, "chunkCacheBytes");
+      return this;
+    }
+
+    /**
      * @throws IllegalArgumentException if the chunking options do not fit together
      */
     public RagEngineConfig build() {
@@ -213,7 +237,8 @@ public record RagEngineConfig(
           embeddingMaxWait,
           callTimeout,
           eagerInit,
-          queryDefaults);
+          queryDefaults,
+          chunkCacheBytes);
     }
   }
 }

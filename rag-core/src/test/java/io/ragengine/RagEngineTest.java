@@ -468,6 +468,39 @@ final class RagEngineTest {
     assertTrue(stats.commits() >= 1);
   }
 
+  @Test
+  void query_again_readsItsChunksFromTheCacheNotTheStore() {
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+
+    QueryResult first = engine.query("lava", QueryParams.builder().onlyContext(true).build());
+    EngineStats afterFirst = engine.stats();
+    QueryResult second = engine.query("lava", QueryParams.builder().onlyContext(true).build());
+    EngineStats afterSecond = engine.stats();
+
+    int n = first.sources().size();
+    assertTrue(n > 0);
+    assertEquals(first.context(), second.context());
+    assertEquals(n, afterFirst.chunkCacheMisses());
+    assertEquals(0, afterFirst.chunkCacheHits());
+    assertEquals(n, afterSecond.chunkCacheHits());
+    assertEquals(n, afterSecond.chunkCacheMisses());
+    assertEquals(0.5, afterSecond.chunkCacheHitRate());
+  }
+
+  @Test
+  void query_chunkCacheOff_readsTheStoreEveryTime() {
+    RagEngine engine = open(builder().chunkCacheBytes(0));
+    engine.insert(CORPUS);
+
+    QueryResult first = engine.query("lava", QueryParams.builder().onlyContext(true).build());
+    QueryResult second = engine.query("lava", QueryParams.builder().onlyContext(true).build());
+
+    assertEquals(first.context(), second.context());
+    assertEquals(0, engine.stats().chunkCacheHits());
+    assertEquals(2L * first.sources().size(), engine.stats().chunkCacheMisses());
+  }
+
   // --- bad input -----------------------------------------------------------------------------
 
   @Test
@@ -485,6 +518,9 @@ final class RagEngineTest {
     var topK =
         assertThrows(IllegalArgumentException.class, () -> QueryParams.builder().topK(0));
     assertEquals("topK: 0 (expected: in [1, 10000])", topK.getMessage());
+    var cache =
+        assertThrows(IllegalArgumentException.class, () -> RagEngine.builder().chunkCacheBytes(-1));
+    assertEquals("chunkCacheBytes: -1 (expected: >= 0)", cache.getMessage());
   }
 
   @Test

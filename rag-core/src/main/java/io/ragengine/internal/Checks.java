@@ -28,6 +28,14 @@ public final class Checks {
     return value;
   }
 
+  /** Returns {@code value} if it is zero or greater. */
+  public static long positiveOrZero(long value, String name) {
+    if (value < 0) {
+      throw new IllegalArgumentException(name + ": " + value + " (expected: >= 0)");
+    }
+    return value;
+  }
+
   /** Returns {@code value} if it lies in {@code [min, max]}. */
   public static int inRange(int value, int min, int max, String name) {
     if (value < min || value > max) {

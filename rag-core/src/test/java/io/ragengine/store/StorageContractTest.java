@@ -10,6 +10,7 @@ import io.ragengine.graph.Relation;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -85,6 +86,29 @@ public abstract class StorageContractTest {
     assertEquals(Map.of("a", "1", "b", "2"), storage.kv().getAll("docs", List.of("a", "b", "z")));
     assertEquals(List.of("a", "b"), storage.kv().keys("docs"));
     assertEquals(List.of(), storage.kv().keys("none"));
+  }
+
+  @Test
+  void kv_getAll_manyKeysWithRepeatsAndAbsentOnes_returnsEachPresentOnceInTheOrderAsked() {
+    UnitOfWork unit = new UnitOfWork();
+    List<String> asked = new ArrayList<>();
+    Map<String, String> expected = new LinkedHashMap<>();
+    for (int i = 700; i >= 0; i--) { // more keys than one read statement takes, in reverse
+      String key = "k" + i;
+      asked.add(key);
+      if (i % 3 != 0) {
+        unit.put("docs", key, "v" + i);
+        expected.put(key, "v" + i);
+      }
+    }
+    asked.add("k1"); // asked twice
+    storage.commit(unit);
+
+    Map<String, String> found = storage.kv().getAll("docs", asked);
+
+    assertEquals(expected, found);
+    assertEquals(List.copyOf(expected.keySet()), List.copyOf(found.keySet()));
+    assertEquals(Map.of(), storage.kv().getAll("docs", List.of()));
   }
 
   @Test

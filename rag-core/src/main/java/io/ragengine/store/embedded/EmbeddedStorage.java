@@ -44,6 +44,7 @@ import java.util.Collection;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -92,6 +93,9 @@ public final class EmbeddedStorage implements Storage {
   public static final String LOCK_FILE = "ragengine.lock";
 
   private static final long CLOSE_TIMEOUT_SECONDS = 60;
+
+  /** Keys read by one statement of {@code getAll}: a power of two, far below SQLite's limit. */
+  static final int KEYS_PER_READ = 256;
 
   private final EmbeddedStorageConfig config;
   private final Path databaseFile;
@@ -634,23 +638,54 @@ public final class EmbeddedStorage implements Storage {
     @Override
     public Map<String, String> getAll(String namespace, Collection<String> keys) {
       Checks.notBlank(namespace, "namespace");
-      List<String> wanted = new ArrayList<>(keys.size());
+      Set<String> wanted = new LinkedHashSet<>(Math.max(16, keys.size() * 2));
       for (String key : keys) {
         wanted.add(Checks.notBlank(key, "key"));
       }
+      if (wanted.isEmpty()) {
+        return Map.of();
+      }
+      List<String> list = new ArrayList<>(wanted);
       return read(
           "read",
           c -> {
             Session s = session();
-            Map<String, String> out = new LinkedHashMap<>();
-            for (String key : wanted) {
-              String value = value(s, namespace, key);
+            Map<String, String> found = new HashMap<>(list.size() * 2);
+            // One statement per slice of keys, not one per key: each JDBC step crosses into C.
+            for (int from = 0; from < list.size(); from += KEYS_PER_READ) {
+              List<String> slice = list.subList(from, Math.min(list.size(), from + KEYS_PER_READ));
+              int params = slice.size() <= 1 ? 1 : Integer.highestOneBit(slice.size() - 1) << 1;
+              PreparedStatement statement = s.prepare(keysIn(params));
+              statement.setString(1, namespace);
+              for (int i = 0; i < params; i++) {
+                statement.setString(i + 2, slice.get(Math.min(i, slice.size() - 1)));
+              }
+              try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                  found.put(rows.getString(1), rows.getString(2));
+                }
+              }
+            }
+            Map<String, String> out = new LinkedHashMap<>(found.size() * 2);
+            for (String key : list) { // in the order asked
+              String value = found.get(key);
               if (value != null) {
                 out.put(key, value);
               }
             }
             return java.util.Collections.unmodifiableMap(out);
           });
+    }
+
+    /**
+     * The SQL reading {@code n} keys of one namespace. Sizes up to {@link #KEYS_PER_READ} are
+     * rounded up to a power of two (the extra parameters repeat the last key) so that few distinct
+     * statements are prepared and cached per connection.
+     */
+    private static String keysIn(int n) {
+      StringBuilder sql = new StringBuilder("SELECT key, value FROM kv WHERE ns = ? AND key IN (?");
+      sql.append(",?".repeat(n - 1));
+      return sql.append(')').toString();
     }
 
     private @Nullable String value(Session s, String namespace, String key) throws SQLException {
