@@ -1,9 +1,8 @@
 package io.ragengine.openai;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ragengine.internal.Checks;
 import io.ragengine.model.ChatModel;
 import io.ragengine.model.ChatRequest;
@@ -14,6 +13,7 @@ import io.ragengine.model.Message;
 import io.ragengine.model.ModelException;
 import io.ragengine.model.ResponseFormat;
 import io.ragengine.model.TokenUsage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -180,46 +180,61 @@ public final class OpenAiChatModel implements ChatModel {
   }
 
   byte[] requestJson(ChatRequest request, String m, boolean stream) {
-    ObjectNode root = Json.MAPPER.createObjectNode();
-    root.put("model", m);
-    ArrayNode messages = root.putArray("messages");
+    long chars = 256;
     for (Message msg : request.messages()) {
-      messages
-          .addObject()
-          .put("role", msg.role().name().toLowerCase(Locale.ROOT))
-          .put("content", msg.content());
+      chars += msg.content().length() + 32;
     }
-    if (request.temperature().isPresent()) {
-      root.put("temperature", request.temperature().getAsDouble());
-    } else if (temperature != null) {
-      root.put("temperature", temperature.doubleValue());
-    }
-    if (request.maxOutputTokens().isPresent()) {
-      root.put(maxTokensField.json, request.maxOutputTokens().getAsInt());
-    } else if (maxOutputTokens != null) {
-      root.put(maxTokensField.json, maxOutputTokens.intValue());
-    }
-    if (!request.stop().isEmpty()) {
-      ArrayNode stop = root.putArray("stop");
-      request.stop().forEach(stop::add);
-    }
-    if (request.seed().isPresent()) {
-      root.put("seed", request.seed().getAsLong());
-    }
-    if (request.responseFormat() == ResponseFormat.JSON_OBJECT) {
-      root.putObject("response_format").put("type", "json_object");
-    }
-    if (stream) {
-      root.put("stream", true);
-      if (streamUsageEnabled) {
-        root.putObject("stream_options").put("include_usage", true);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(chars, 1 << 30));
+    try (JsonGenerator g = Json.FACTORY.createGenerator(bytes)) {
+      g.writeStartObject();
+      g.writeStringField("model", m);
+      g.writeArrayFieldStart("messages");
+      for (Message msg : request.messages()) {
+        g.writeStartObject();
+        g.writeStringField("role", msg.role().name().toLowerCase(Locale.ROOT));
+        g.writeFieldName("content");
+        Json.writeString(g, msg.content());
+        g.writeEndObject();
       }
-    }
-    try {
-      return Json.MAPPER.writeValueAsBytes(root);
-    } catch (JsonProcessingException e) {
+      g.writeEndArray();
+      if (request.temperature().isPresent()) {
+        g.writeNumberField("temperature", request.temperature().getAsDouble());
+      } else if (temperature != null) {
+        g.writeNumberField("temperature", temperature.doubleValue());
+      }
+      if (request.maxOutputTokens().isPresent()) {
+        g.writeNumberField(maxTokensField.json, request.maxOutputTokens().getAsInt());
+      } else if (maxOutputTokens != null) {
+        g.writeNumberField(maxTokensField.json, maxOutputTokens.intValue());
+      }
+      if (!request.stop().isEmpty()) {
+        g.writeArrayFieldStart("stop");
+        for (String s : request.stop()) {
+          g.writeString(s);
+        }
+        g.writeEndArray();
+      }
+      if (request.seed().isPresent()) {
+        g.writeNumberField("seed", request.seed().getAsLong());
+      }
+      if (request.responseFormat() == ResponseFormat.JSON_OBJECT) {
+        g.writeObjectFieldStart("response_format");
+        g.writeStringField("type", "json_object");
+        g.writeEndObject();
+      }
+      if (stream) {
+        g.writeBooleanField("stream", true);
+        if (streamUsageEnabled) {
+          g.writeObjectFieldStart("stream_options");
+          g.writeBooleanField("include_usage", true);
+          g.writeEndObject();
+        }
+      }
+      g.writeEndObject();
+    } catch (IOException e) {
       throw new IllegalStateException("cannot write a chat request", e);
     }
+    return bytes.toByteArray();
   }
 
   private JsonNode parseJson(String m, String text, String what) {

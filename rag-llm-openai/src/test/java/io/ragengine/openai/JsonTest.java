@@ -1,0 +1,99 @@
+package io.ragengine.openai;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+final class JsonTest {
+  private static byte[] jackson(String text) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
+      g.writeStartArray();
+      g.writeString(text);
+      g.writeString("after");
+      g.writeEndArray();
+    }
+    return out.toByteArray();
+  }
+
+  private static byte[] fast(String text) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
+      g.writeStartArray();
+      Json.writeString(g, text);
+      g.writeString("after");
+      g.writeEndArray();
+    }
+    return out.toByteArray();
+  }
+
+  @Test
+  void writeString_readsBackAsTheText_andIsJacksonsBytesInsideTheBmp() throws IOException {
+    List<String> texts = new ArrayList<>();
+    texts.add("");
+    texts.add("plain words only");
+    texts.add("quote \" backslash \\ slash / newline \n return \r tab \t");
+    texts.add("\b\f\u0000\u0001\u001f\u007f end");
+    texts.add("Zoë, naïve café, 漢字, Ελληνικά, emoji 😀 and 𝄞");
+    texts.add("\u2028 line separator and \u2029 paragraph separator");
+    StringBuilder every = new StringBuilder();
+    for (char c = 0; c < 0x300; c++) {
+      every.append(c);
+    }
+    texts.add(every.toString());
+    Random r = new Random(7);
+    for (int n = 0; n < 200; n++) { // random mixes, long ones included
+      StringBuilder sb = new StringBuilder();
+      int length = r.nextInt(n < 190 ? 64 : 200_000);
+      while (sb.length() < length) {
+        int pick = r.nextInt(10);
+        if (pick < 6) {
+          sb.append((char) (' ' + r.nextInt(95)));
+        } else if (pick < 8) {
+          sb.append((char) r.nextInt(0x20));
+        } else if (pick < 9) {
+          sb.append((char) (0xA0 + r.nextInt(0xD7FF - 0xA0)));
+        } else {
+          sb.appendCodePoint(0x10000 + r.nextInt(0x10FFFF - 0x10000));
+        }
+      }
+      texts.add(sb.toString());
+    }
+    for (String text : texts) {
+      byte[] fast = fast(text);
+      // Read back, the same text, whatever it holds.
+      assertEquals(List.of(text, "after"), List.of(Json.MAPPER.readValue(fast, String[].class)));
+      if (text.codePoints().allMatch(Character::isBmpCodePoint)) {
+        assertArrayEquals(jackson(text), fast, () -> "for " + text.length() + " chars");
+      }
+    }
+  }
+
+  @Test
+  void writeString_outsideTheBmp_writesUtf8WhereJacksonEscapesTheSurrogates() throws IOException {
+    assertEquals("[\"emoji 😀\",\"after\"]", new String(fast("emoji 😀"), StandardCharsets.UTF_8));
+    assertEquals(
+        "[\"emoji \\uD83D\\uDE00\",\"after\"]",
+        new String(jackson("emoji 😀"), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void escapedUtf8_noEscapesNeeded_isTheUtf8Encoding() {
+    String text = "The river and the bridge, 漢字.";
+    assertArrayEquals(text.getBytes(StandardCharsets.UTF_8), Json.escapedUtf8(text));
+  }
+
+  @Test
+  void escapedUtf8_unpairedSurrogate_becomesQuestionMark() {
+    assertEquals(
+        "a?b", new String(Json.escapedUtf8("a\uD800b"), StandardCharsets.UTF_8));
+  }
+}
