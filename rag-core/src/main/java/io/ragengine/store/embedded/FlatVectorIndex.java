@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -24,8 +27,11 @@ import org.jspecify.annotations.Nullable;
  * linear scan. Ids map to slots through an open-addressing table of ints (linear probing,
  * backward-shift deletion, load at most 1/2) rather than a {@code HashMap}, which would cost about
  * 50 bytes per vector in nodes and boxed integers. A search keeps a bounded min-heap of the best
- * {@code topK}; with {@code parallelism > 1} and enough vectors it splits the scan into ranges, one
- * on the calling thread and the others on the helper executor, and merges the heaps. The inner
+ * {@code topK}; with {@code parallelism > 1} and enough work ({@link #MIN_ELEMENTS_PER_PART}) it
+ * splits the scan into ranges, scans the first on the calling thread, offers the others to the
+ * helper executor, and merges the heaps. A range the helper has not started by the time the caller
+ * is done with its own is scanned by the caller: a busy helper (many concurrent searches, one
+ * helper thread per spare core) never makes a search slower than scanning alone. The inner
  * loops live in a {@link DotKernel}: the incubating Vector API when the application enables it
  * ({@code --add-modules jdk.incubator.vector}), plain Java with four accumulators otherwise.
  *
@@ -36,8 +42,12 @@ import org.jspecify.annotations.Nullable;
  */
 public final class FlatVectorIndex {
 
-  /** Below this many vectors per range, splitting a scan costs more than it saves. */
-  static final int MIN_VECTORS_PER_PART = 8_192;
+  /**
+   * Below this many stored elements (vectors x dimensions) per range, splitting a scan costs more
+   * than it saves: 2^19 elements take about 0.1 ms to scan, the hand-off to an idle helper thread
+   * about 0.03-0.08 ms on the 2-core machine of docs/benchmarks.md.
+   */
+  static final long MIN_ELEMENTS_PER_PART = 1L << 19;
 
   private static final int INITIAL_CAPACITY = 16;
   private static final String NO_ID = "";
@@ -198,22 +208,29 @@ public final class FlatVectorIndex {
     }
     float[] q = Vectors.normalized(query, "vector");
     int n = size;
-    int parts = Math.max(1, Math.min(parallelism, n / MIN_VECTORS_PER_PART));
+    int parts = (int) Math.max(1, Math.min(parallelism, (long) n * dimensions / MIN_ELEMENTS_PER_PART));
     List<TopK> heaps = new ArrayList<>(parts);
     if (parts == 1) {
       heaps.add(scan(q, 0, n, topK, minScore, idFilter));
     } else {
-      List<CompletableFuture<TopK>> others = new ArrayList<>(parts - 1);
+      List<Part> others = new ArrayList<>(parts - 1);
       for (int p = 1; p < parts; p++) {
         int from = (int) ((long) n * p / parts);
         int to = (int) ((long) n * (p + 1) / parts);
-        others.add(
-            CompletableFuture.supplyAsync(
-                () -> scan(q, from, to, topK, minScore, idFilter), helper));
+        Part part = new Part(() -> scan(q, from, to, topK, minScore, idFilter));
+        others.add(part);
+        try {
+          helper.execute(part::runIfUnclaimed);
+        } catch (RejectedExecutionException e) {
+          // the helper is shutting down: the caller scans this range below
+        }
       }
       heaps.add(scan(q, 0, n / parts, topK, minScore, idFilter));
-      for (CompletableFuture<TopK> other : others) {
-        heaps.add(other.join());
+      for (Part part : others) {
+        part.runIfUnclaimed(); // not started by the helper yet: scan it here
+      }
+      for (Part part : others) {
+        heaps.add(part.join());
       }
     }
     List<VectorMatch> all = new ArrayList<>();
@@ -355,6 +372,32 @@ public final class FlatVectorIndex {
         table[j] = 0;
         hole = j;
       }
+    }
+  }
+
+  /** One range of a split scan, run by whichever of the helper and the caller claims it first. */
+  private static final class Part {
+    private final Supplier<TopK> scan;
+    private final AtomicBoolean claimed = new AtomicBoolean();
+    private final CompletableFuture<TopK> result = new CompletableFuture<>();
+
+    Part(Supplier<TopK> scan) {
+      this.scan = scan;
+    }
+
+    void runIfUnclaimed() {
+      if (!claimed.compareAndSet(false, true)) {
+        return;
+      }
+      try {
+        result.complete(scan.get());
+      } catch (Throwable t) {
+        result.completeExceptionally(t);
+      }
+    }
+
+    TopK join() {
+      return result.join();
     }
   }
 

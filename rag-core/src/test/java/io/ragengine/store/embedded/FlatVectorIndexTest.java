@@ -88,7 +88,7 @@ final class FlatVectorIndexTest {
     try {
       FlatVectorIndex serial = FlatVectorIndex.create(16, VectorEncoding.FLOAT16);
       FlatVectorIndex parallel = FlatVectorIndex.create(16, VectorEncoding.FLOAT16, 2, helper);
-      for (int i = 0; i < FlatVectorIndex.MIN_VECTORS_PER_PART * 3; i++) {
+      for (int i = 0; i < FlatVectorIndex.MIN_ELEMENTS_PER_PART * 3 / 16; i++) {
         float[] v = gaussian(random, 16);
         serial.upsert("v" + i, v);
         parallel.upsert("v" + i, v);
@@ -102,6 +102,43 @@ final class FlatVectorIndexTest {
     } finally {
       helper.shutdownNow();
     }
+  }
+
+  @Test
+  void search_helperThatNeverRuns_callerScansEveryRangeItself() {
+    List<Runnable> neverRun = new ArrayList<>();
+    FlatVectorIndex serial = FlatVectorIndex.create(64, VectorEncoding.INT8);
+    FlatVectorIndex split = FlatVectorIndex.create(64, VectorEncoding.INT8, 4, neverRun::add);
+    Random random = new Random(5);
+    for (int i = 0; i < FlatVectorIndex.MIN_ELEMENTS_PER_PART * 4 / 64; i++) {
+      float[] v = gaussian(random, 64);
+      serial.upsert("v" + i, v);
+      split.upsert("v" + i, v);
+    }
+    float[] query = gaussian(random, 64);
+
+    List<VectorMatch> found = split.search(query, 7, VectorStore.NO_MIN_SCORE, null);
+
+    assertEquals(serial.search(query, 7, VectorStore.NO_MIN_SCORE, null), found);
+    assertEquals(3, neverRun.size()); // three ranges were offered; the caller took them all
+    neverRun.forEach(Runnable::run); // a late helper finds them claimed and does nothing
+  }
+
+  @Test
+  void search_helperRejects_callerScansItself() {
+    FlatVectorIndex split =
+        FlatVectorIndex.create(
+            64,
+            VectorEncoding.FLOAT16,
+            2,
+            task -> {
+              throw new java.util.concurrent.RejectedExecutionException("shut down");
+            });
+    Random random = new Random(6);
+    for (int i = 0; i < FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 64; i++) {
+      split.upsert("v" + i, gaussian(random, 64));
+    }
+    assertEquals(3, split.search(gaussian(random, 64), 3, VectorStore.NO_MIN_SCORE, null).size());
   }
 
   @Test
