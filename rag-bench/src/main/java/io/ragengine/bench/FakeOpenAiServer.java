@@ -33,7 +33,8 @@ import org.jspecify.annotations.Nullable;
  * An in-process fake of OpenAI's {@code /v1/embeddings}, {@code /v1/chat/completions} and {@code
  * GET /v1/models} on loopback. Embeddings are base64 vectors answered after {@code perCall +
  * perInput * inputs}; chat completions are one fixed, non-streamed answer after {@code
- * chatLatency}.
+ * chatLatency}. Latency counts from the request's first byte, as a provider's would: reading and
+ * parsing the request is part of it.
  *
  * <p>A minimal HTTP/1.1 server on blocking sockets: one platform thread per connection, keep-alive,
  * request bodies sent with {@code Content-Length} or chunked, {@code TCP_NODELAY} on. It replaced
@@ -95,7 +96,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
       }
       vectorsBase64[i] = Base64.getEncoder().encode(b.array());
     }
-    this.socket = new ServerSocket(0, Math.max(backlog, 64), InetAddress.getLoopbackAddress());
+    this.socket = new ServerSocket(0, Math.max(backlog, 1024), InetAddress.getLoopbackAddress());
     this.acceptor = new Thread(this::accept, "fake-openai-accept");
     acceptor.setDaemon(true);
     acceptor.start();
@@ -200,7 +201,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
   }
 
   private void handle(Request request, OutputStream out) throws IOException {
-    long start = System.nanoTime();
+    long start = request.arrived; // latency counts from the first byte, as a provider's would
     switch (request.method + " " + request.path) {
       case "POST /v1/embeddings" -> {
         int n = countInputs(request.body);
@@ -291,13 +292,14 @@ public final class FakeOpenAiServer implements AutoCloseable {
           .getBytes(StandardCharsets.US_ASCII);
 
   /** One parsed HTTP/1.1 request; the body is read whole. */
-  private record Request(String method, String path, byte[] body, boolean close) {
+  private record Request(String method, String path, byte[] body, boolean close, long arrived) {
     /** Reads the next request, or returns null at a clean end of stream. */
     static @Nullable Request read(InputStream in) throws IOException {
-      String requestLine = firstLine(in);
-      if (requestLine == null) {
+      if (!firstByte(in)) {
         return null;
       }
+      long arrived = System.nanoTime();
+      String requestLine = line(in);
       String[] parts = requestLine.split(" ");
       if (parts.length != 3) {
         throw new IOException("bad request line: " + requestLine);
@@ -325,7 +327,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
       }
       int query = parts[1].indexOf('?');
       return new Request(
-          parts[0], query < 0 ? parts[1] : parts[1].substring(0, query), body, close);
+          parts[0], query < 0 ? parts[1] : parts[1].substring(0, query), body, close, arrived);
     }
 
     private static byte[] chunked(InputStream in) throws IOException {
@@ -349,14 +351,14 @@ public final class FakeOpenAiServer implements AutoCloseable {
       }
     }
 
-    /** The request line, or null if the stream ends cleanly before it. */
-    private static @Nullable String firstLine(InputStream in) throws IOException {
+    /** Waits for a request's first byte and leaves it unread; false if the stream ends first. */
+    private static boolean firstByte(InputStream in) throws IOException {
       in.mark(1);
       if (in.read() < 0) {
-        return null;
+        return false;
       }
       in.reset();
-      return line(in);
+      return true;
     }
 
     /** One CRLF-terminated ISO-8859-1 line without its terminator. */
