@@ -13,7 +13,19 @@ interface DotKernel {
   /** Set to {@code true} to use the scalar kernel even when the Vector API is available. */
   String DISABLE_PROPERTY = "io.ragengine.vector.scalar";
 
-  /** The dot product of {@code q} with {@code d} float16 values of {@code h} from {@code off}. */
+  /**
+   * The form of a query that {@link #dotHalf} takes, computed once per search. Identity unless a
+   * kernel can fold work into it; elements must lie in [-1, 1] (a unit vector's do).
+   */
+  default float[] halfQuery(float[] q) {
+    return q;
+  }
+
+  /**
+   * The dot product of a query with {@code d} float16 values of {@code h} from {@code off}.
+   *
+   * @param q the query as {@link #halfQuery} returned it
+   */
   float dotHalf(float[] q, short[] h, int off, int d);
 
   /** The dot product of {@code q} with {@code d} int8 values of {@code b} from {@code off}. */

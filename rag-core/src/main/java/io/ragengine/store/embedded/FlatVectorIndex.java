@@ -249,22 +249,40 @@ public final class FlatVectorIndex {
 
   private TopK scan(
       float[] q, int from, int to, int topK, float minScore, @Nullable Predicate<String> filter) {
-    TopK heap = new TopK(topK, ids);
-    boolean half = encoding == VectorEncoding.FLOAT16;
+    return encoding == VectorEncoding.FLOAT16
+        ? scanHalf(KERNEL.halfQuery(q), from, to, new TopK(topK, ids), minScore, filter)
+        : scanByte(q, from, to, new TopK(topK, ids), minScore, filter);
+  }
+
+  // One loop per encoding, so that each stays monomorphic and its kernel inlined even when one
+  // JVM searches indexes of both encodings.
+
+  private TopK scanHalf(
+      float[] hq, int from, int to, TopK heap, float minScore, @Nullable Predicate<String> filter) {
     for (int i = from; i < to; i++) {
-      float score =
-          half
-              ? KERNEL.dotHalf(q, halfs, i * dimensions, dimensions)
-              : KERNEL.dotByte(q, bytes, i * dimensions, dimensions) * scales[i];
-      if (score < minScore || !heap.wouldAccept(score, i)) {
-        continue;
+      float score = KERNEL.dotHalf(hq, halfs, i * dimensions, dimensions);
+      if (score >= minScore && heap.wouldAccept(score, i)) {
+        offer(heap, score, i, filter);
       }
-      if (filter != null && !filter.test(ids[i])) {
-        continue;
-      }
-      heap.offer(score, i);
     }
     return heap;
+  }
+
+  private TopK scanByte(
+      float[] q, int from, int to, TopK heap, float minScore, @Nullable Predicate<String> filter) {
+    for (int i = from; i < to; i++) {
+      float score = KERNEL.dotByte(q, bytes, i * dimensions, dimensions) * scales[i];
+      if (score >= minScore && heap.wouldAccept(score, i)) {
+        offer(heap, score, i, filter);
+      }
+    }
+    return heap;
+  }
+
+  private void offer(TopK heap, float score, int slot, @Nullable Predicate<String> filter) {
+    if (filter == null || filter.test(ids[slot])) {
+      heap.offer(score, slot);
+    }
   }
 
   private void encode(int slot, float[] unit) {

@@ -33,7 +33,7 @@ final class VectorApiKernelCheck {
           halfScale += Math.abs(q[j] * Float.float16ToFloat(h[j + 3]));
           byteScale += Math.abs(q[j] * b[j + 3]);
         }
-        check(d, "float16", kernel.dotHalf(q, h, 3, d), DotKernel.Scalar.INSTANCE.dotHalf(q, h, 3, d), halfScale);
+        check(d, "float16", kernel.dotHalf(kernel.halfQuery(q), h, 3, d), DotKernel.Scalar.INSTANCE.dotHalf(q, h, 3, d), halfScale);
         check(d, "int8", kernel.dotByte(q, b, 3, d), DotKernel.Scalar.INSTANCE.dotByte(q, b, 3, d), byteScale);
       }
     }
