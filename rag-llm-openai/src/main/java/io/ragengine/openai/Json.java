@@ -4,6 +4,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import okhttp3.MediaType;
 
@@ -14,15 +17,20 @@ final class Json {
   static final MediaType MEDIA_TYPE = MediaType.get("application/json");
 
   private static final byte[] HEX = "0123456789ABCDEF".getBytes(StandardCharsets.US_ASCII);
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
 
   private Json() {}
 
   /**
-   * Writes {@code text} as a JSON string value, about ten times faster than {@link
+   * Writes {@code text} as a JSON string value, about four times faster than {@link
    * JsonGenerator#writeString(String)} for long texts (prompts of 100 KB, batches of chunks): the
-   * JDK's intrinsic UTF-8 encoder does the encoding, and a byte loop adds the backslash escapes,
-   * which UTF-8 never needs inside a multi-byte sequence. Jackson encodes and escapes char by
-   * char (about 400 us per 100 KB here). The bytes are Jackson's, except that a character outside
+   * JDK's intrinsic UTF-8 encoder does the encoding, and a loop that checks eight bytes at a time
+   * adds the backslash escapes, which UTF-8 never needs inside a multi-byte sequence. Jackson
+   * encodes and escapes char by char: about 400 us per 100 KB of English prompt here, against
+   * 100 us. The bytes are Jackson's, except that a character outside
    * the Basic Multilingual Plane is written as its four UTF-8 bytes where Jackson writes an escaped
    * surrogate pair: the same text either way. An unpaired surrogate, which is not text, becomes
    * {@code ?}.
@@ -35,21 +43,35 @@ final class Json {
   /** The UTF-8 bytes of {@code text} with JSON's escapes, without the surrounding quotes. */
   static byte[] escapedUtf8(String text) {
     byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+    int n = utf8.length;
     int extra = 0;
-    for (byte b : utf8) {
-      if (b >= 0 && (b < 0x20 || b == '"' || b == '\\')) {
-        extra += escapeLength(b) - 1;
+    for (int i = 0; i < n; ) {
+      if (i + 8 <= n && !mayNeedEscape((long) LONGS.get(utf8, i))) {
+        i += 8; // the common case: eight bytes checked at once
+        continue;
+      }
+      for (int end = Math.min(n, i + 8); i < end; i++) {
+        if (needsEscape(utf8[i])) {
+          extra += escapeLength(utf8[i]) - 1;
+        }
       }
     }
     if (extra == 0) {
       return utf8;
     }
-    byte[] out = new byte[utf8.length + extra];
+    byte[] out = new byte[n + extra];
     int o = 0;
     int run = 0; // start of the bytes not yet copied
-    for (int i = 0; i < utf8.length; i++) {
-      byte b = utf8[i];
-      if (b >= 0 && (b < 0x20 || b == '"' || b == '\\')) {
+    for (int i = 0; i < n; ) {
+      if (i + 8 <= n && !mayNeedEscape((long) LONGS.get(utf8, i))) {
+        i += 8;
+        continue;
+      }
+      for (int end = Math.min(n, i + 8); i < end; i++) {
+        byte b = utf8[i];
+        if (!needsEscape(b)) {
+          continue;
+        }
         System.arraycopy(utf8, run, out, o, i - run);
         o += i - run;
         run = i + 1;
@@ -72,8 +94,26 @@ final class Json {
         }
       }
     }
-    System.arraycopy(utf8, run, out, o, utf8.length - run);
+    System.arraycopy(utf8, run, out, o, n - run);
     return out;
+  }
+
+  /** A control character, a quote or a backslash (never a byte of a multi-byte sequence). */
+  private static boolean needsEscape(byte b) {
+    return b >= 0 && (b < 0x20 || b == '"' || b == '\\');
+  }
+
+  /**
+   * False only if none of the eight bytes in {@code word} needs an escape (SWAR: a byte below
+   * 0x20, or equal to a quote or a backslash, sets its high bit in one of the three terms; bytes
+   * of 0x80 and above never do).
+   */
+  private static boolean mayNeedEscape(long word) {
+    long below = (word - ONES * 0x20) & ~word & HIGHS;
+    long quote = word ^ (ONES * '"');
+    long backslash = word ^ (ONES * '\\');
+    return (below | ((quote - ONES) & ~quote & HIGHS) | ((backslash - ONES) & ~backslash & HIGHS))
+        != 0;
   }
 
   /** Bytes of the escape for an ASCII byte that needs one. */
