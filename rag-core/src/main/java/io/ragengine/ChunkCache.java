@@ -19,8 +19,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Entries never go stale: a chunk's id is its document's id and its index, a document id is
  * never given to other content (an insert with a known id is a duplicate), and chunks are written
- * once, when their document is committed PROCESSED. Deleting documents, when it comes, must
- * invalidate their chunks here.
+ * once, when their document is committed PROCESSED; the pipeline puts them here then (write-through),
+ * and a query's misses (chunks evicted, or stored by an earlier run) are read from the store and
+ * kept. Deleting documents, when it comes, must invalidate their chunks here.
  *
  * <p>Thread-safe. Eviction work runs on the calling thread (Caffeine's same-thread executor), so
  * a query never hands work to another thread here.
@@ -83,6 +84,14 @@ final class ChunkCache {
       }
     }
     return out;
+  }
+
+  /** Keeps a chunk just committed, so the first query to find it needs no store read. */
+  void put(String id, StoredChunk chunk) {
+    Cache<String, StoredChunk> c = cache;
+    if (c != null) {
+      c.put(id, chunk);
+    }
   }
 
   /** Lookups answered from the cache since the engine opened. */

@@ -85,7 +85,10 @@ final class IngestPipeline implements AutoCloseable {
   private final GroupCommitter committer;
   private final ProgressListener listener;
   private final Clock clock;
-  private final ObjectMapper json = new ObjectMapper();
+  /** Thread-safe once configured; shared so that {@link #readChunk} needs no pipeline. */
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final ChunkCache chunkCache;
   /** Fair, so documents start in the order they were inserted. */
   private final Semaphore slots;
   /** Serialises duplicate checks with the PENDING commit, so concurrent inserts agree. */
@@ -111,8 +114,10 @@ final class IngestPipeline implements AutoCloseable {
       GroupCommitter committer,
       int maxParallelInsert,
       ProgressListener listener,
-      Clock clock) {
+      Clock clock,
+      ChunkCache chunkCache) {
     this.storage = storage;
+    this.chunkCache = chunkCache;
     this.chunker = chunker;
     this.batcher = batcher;
     this.committer = committer;
@@ -387,6 +392,11 @@ final class IngestPipeline implements AutoCloseable {
       CompletableFuture<Void> committed = committer.commit(unit);
       turn.queued.complete(null);
       join(committed);
+      for (int i = 0; i < chunks.size(); i++) { // queries of fresh documents need no store read
+        Chunk c = chunks.get(i);
+        chunkCache.put(
+            chunkIds.get(i), new StoredChunk(task.docId(), c.index(), c.tokens(), c.content()));
+      }
       processed.increment();
       tracker.done.incrementAndGet();
       turn.previousTold.join();
@@ -480,9 +490,9 @@ final class IngestPipeline implements AutoCloseable {
   /** The chunk JSON's fields, read back by the query path. */
   record StoredChunk(String docId, int index, int tokens, String content) {}
 
-  StoredChunk readChunk(String jsonText) {
+  static StoredChunk readChunk(String jsonText) {
     try {
-      JsonNode node = json.readTree(jsonText);
+      JsonNode node = JSON.readTree(jsonText);
       return new StoredChunk(
           node.path("doc").asText(),
           node.path("index").asInt(),
@@ -494,14 +504,14 @@ final class IngestPipeline implements AutoCloseable {
   }
 
   private String chunkJson(String docId, Chunk c) {
-    ObjectNode node = json.createObjectNode();
+    ObjectNode node = JSON.createObjectNode();
     node.put("doc", docId).put("index", c.index()).put("tokens", c.tokens());
     node.put("content", c.content());
     return node.toString();
   }
 
   private String documentJson(Document doc, String hash) {
-    ObjectNode node = json.createObjectNode();
+    ObjectNode node = JSON.createObjectNode();
     node.put("content", doc.content()).put("hash", hash);
     if (doc.sourcePath() != null) {
       node.put("sourcePath", doc.sourcePath());
@@ -515,7 +525,7 @@ final class IngestPipeline implements AutoCloseable {
   Optional<Document> document(String docId) {
     return storage.kv().get(DOCS, docId).map(text -> {
       try {
-        JsonNode node = json.readTree(text);
+        JsonNode node = JSON.readTree(text);
         Map<String, String> metadata = new HashMap<>();
         node.path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
         Document d = new Document(node.path("content").asText(), docId, null, metadata);
@@ -539,7 +549,7 @@ final class IngestPipeline implements AutoCloseable {
 
   private String toJson(List<String> ids) {
     try {
-      return json.writeValueAsString(ids);
+      return JSON.writeValueAsString(ids);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e); // a list of strings always serialises
     }

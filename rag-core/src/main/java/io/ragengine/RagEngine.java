@@ -125,6 +125,9 @@ public final class RagEngine implements AutoCloseable {
             (texts, nanos) -> embeddingCalls.increment());
     ThreadFactory committerThread = Thread.ofVirtual().name("ragengine-commit").factory();
     this.committer = new GroupCommitter(storage, committerThread);
+    this.chunks =
+        new ChunkCache(
+            storage.kv(), IngestPipeline.CHUNKS, config.chunkCacheBytes(), IngestPipeline::readChunk);
     this.pipeline =
         new IngestPipeline(
             storage,
@@ -133,10 +136,8 @@ public final class RagEngine implements AutoCloseable {
             committer,
             config.maxParallelInsert(),
             b.progressListener,
-            Clock.systemUTC());
-    this.chunks =
-        new ChunkCache(
-            storage.kv(), IngestPipeline.CHUNKS, config.chunkCacheBytes(), pipeline::readChunk);
+            Clock.systemUTC(),
+            chunks);
     if (config.eagerInit()) {
       awaitReady(chatLimiter);
       awaitReady(embeddingLimiter);

@@ -128,6 +128,20 @@ final class ChunkCacheTest {
   }
 
   @Test
+  void put_committedChunk_isFoundWithoutTheStore_unlessTheCacheIsOff() {
+    ChunkCache on = cache(1 << 20);
+    ChunkCache off = cache(0);
+
+    on.put("a", parse("A"));
+    off.put("a", parse("A"));
+
+    assertEquals(Map.of("a", parse("A")), on.getAll(List.of("a")));
+    assertEquals(List.of(), reads);
+    assertEquals(Map.of(), off.getAll(List.of("a"))); // nothing kept, and the store lacks it
+    assertEquals(List.of(List.of("a")), reads);
+  }
+
+  @Test
   void weight_countsOneByteForLatin1AndTwoOtherwise() {
     StoredChunk latin = new StoredChunk("d", 0, 1, "é".repeat(1_000));
     StoredChunk other = new StoredChunk("d", 0, 1, "漢".repeat(1_000));

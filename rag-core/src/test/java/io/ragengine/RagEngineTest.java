@@ -469,23 +469,38 @@ final class RagEngineTest {
   }
 
   @Test
-  void query_again_readsItsChunksFromTheCacheNotTheStore() {
+  void query_afterInsert_findsTheNewChunksInTheCache() {
     RagEngine engine = open(builder());
     engine.insert(CORPUS);
 
-    QueryResult first = engine.query("lava", QueryParams.builder().onlyContext(true).build());
-    EngineStats afterFirst = engine.stats();
-    QueryResult second = engine.query("lava", QueryParams.builder().onlyContext(true).build());
-    EngineStats afterSecond = engine.stats();
+    QueryResult result = engine.query("lava", QueryParams.builder().onlyContext(true).build());
 
-    int n = first.sources().size();
-    assertTrue(n > 0);
-    assertEquals(first.context(), second.context());
-    assertEquals(n, afterFirst.chunkCacheMisses());
-    assertEquals(0, afterFirst.chunkCacheHits());
-    assertEquals(n, afterSecond.chunkCacheHits());
-    assertEquals(n, afterSecond.chunkCacheMisses());
-    assertEquals(0.5, afterSecond.chunkCacheHitRate());
+    assertTrue(result.sources().size() > 0);
+    assertEquals(result.sources().size(), engine.stats().chunkCacheHits());
+    assertEquals(0, engine.stats().chunkCacheMisses());
+  }
+
+  @Test
+  void query_afterReopen_readsTheChunksFromTheStoreOnceThenFromTheCache() {
+    RagEngine first = open(builder());
+    first.insert(CORPUS);
+    QueryResult before = first.query("lava", QueryParams.builder().onlyContext(true).build());
+    first.close();
+    RagEngine engine = open(builder());
+
+    QueryResult cold = engine.query("lava", QueryParams.builder().onlyContext(true).build());
+    EngineStats afterCold = engine.stats();
+    QueryResult warm = engine.query("lava", QueryParams.builder().onlyContext(true).build());
+    EngineStats afterWarm = engine.stats();
+
+    int n = cold.sources().size();
+    assertEquals(before.context(), cold.context());
+    assertEquals(cold.context(), warm.context());
+    assertEquals(0, afterCold.chunkCacheHits());
+    assertEquals(n, afterCold.chunkCacheMisses());
+    assertEquals(n, afterWarm.chunkCacheHits());
+    assertEquals(n, afterWarm.chunkCacheMisses());
+    assertEquals(0.5, afterWarm.chunkCacheHitRate());
   }
 
   @Test
