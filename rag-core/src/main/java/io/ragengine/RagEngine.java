@@ -330,19 +330,23 @@ public final class RagEngine implements AutoCloseable {
             - tokenizer.count(question)
             - PROMPT_MARGIN_TOKENS;
     List<Source> sources = new ArrayList<>();
-    StringBuilder context = new StringBuilder();
+    int chars = 0;
+    for (StoredChunk chunk : found.values()) {
+      chars += chunk.content().length() + 16;
+    }
+    StringBuilder context = new StringBuilder(chars); // one buffer, never regrown
     for (VectorMatch m : matches) {
       StoredChunk chunk = found.get(m.id());
       if (chunk == null) {
         continue; // deleted between the search and the lookup
       }
-      String entry = "[" + (sources.size() + 1) + "] " + chunk.content() + "\n\n";
       int cost = chunk.tokens() + 8; // the number, the brackets and the blank line
       if (cost > budget) {
         break;
       }
       budget -= cost;
-      context.append(entry);
+      context.append('[').append(sources.size() + 1).append("] ").append(chunk.content());
+      context.append("\n\n");
       sources.add(new Source(m.id(), chunk.docId(), m.score(), chunk.content()));
     }
     long retrieved = System.nanoTime();
