@@ -173,8 +173,9 @@ public final class FakeOpenAiServer implements AutoCloseable {
       s.setTcpNoDelay(true);
       InputStream in = new BufferedInputStream(s.getInputStream(), 64 * 1024);
       OutputStream out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
+      Body body = new Body(); // reused by every request of the connection
       while (!closed) {
-        Request request = Request.read(in);
+        Request request = Request.read(in, body);
         if (request == null) {
           return; // the client closed the connection
         }
@@ -292,9 +293,30 @@ public final class FakeOpenAiServer implements AutoCloseable {
           .getBytes(StandardCharsets.US_ASCII);
 
   /** One parsed HTTP/1.1 request; the body is read whole. */
-  private record Request(String method, String path, byte[] body, boolean close, long arrived) {
+  /** A request body, read into a buffer that the connection reuses (no garbage per request). */
+  private static final class Body {
+    byte[] bytes = new byte[64 * 1024];
+    int length;
+
+    void clear() {
+      length = 0;
+    }
+
+    void readFrom(InputStream in, int n) throws IOException {
+      if (length + n > bytes.length) {
+        bytes = java.util.Arrays.copyOf(bytes, Math.max(length + n, bytes.length * 2));
+      }
+      int read = in.readNBytes(bytes, length, n);
+      if (read != n) {
+        throw new EOFException("body ended after " + read + " of " + n + " bytes");
+      }
+      length += n;
+    }
+  }
+
+  private record Request(String method, String path, Body body, boolean close, long arrived) {
     /** Reads the next request, or returns null at a clean end of stream. */
-    static @Nullable Request read(InputStream in) throws IOException {
+    static @Nullable Request read(InputStream in, Body body) throws IOException {
       if (!firstByte(in)) {
         return null;
       }
@@ -321,17 +343,18 @@ public final class FakeOpenAiServer implements AutoCloseable {
           default -> {}
         }
       }
-      byte[] body = chunked ? chunked(in) : in.readNBytes(Math.toIntExact(length));
-      if (!chunked && body.length != length) {
-        throw new EOFException("body ended after " + body.length + " of " + length + " bytes");
+      body.clear();
+      if (chunked) {
+        chunked(in, body);
+      } else {
+        body.readFrom(in, Math.toIntExact(length));
       }
       int query = parts[1].indexOf('?');
       return new Request(
           parts[0], query < 0 ? parts[1] : parts[1].substring(0, query), body, close, arrived);
     }
 
-    private static byte[] chunked(InputStream in) throws IOException {
-      ByteArrayOutputStream body = new ByteArrayOutputStream();
+    private static void chunked(InputStream in, Body body) throws IOException {
       while (true) {
         String size = line(in);
         int semicolon = size.indexOf(';');
@@ -340,13 +363,9 @@ public final class FakeOpenAiServer implements AutoCloseable {
           while (!line(in).isEmpty()) {
             // trailers, ignored
           }
-          return body.toByteArray();
+          return;
         }
-        byte[] chunk = in.readNBytes(n);
-        if (chunk.length != n) {
-          throw new EOFException("chunk ended early");
-        }
-        body.writeBytes(chunk);
+        body.readFrom(in, n);
         line(in); // the CRLF after the chunk
       }
     }
@@ -384,8 +403,8 @@ public final class FakeOpenAiServer implements AutoCloseable {
     }
   }
 
-  private static int countInputs(byte[] request) throws IOException {
-    try (JsonParser p = JSON.createParser(request)) {
+  private static int countInputs(Body request) throws IOException {
+    try (JsonParser p = JSON.createParser(request.bytes, 0, request.length)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return 0;
       }

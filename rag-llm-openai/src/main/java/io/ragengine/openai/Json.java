@@ -3,12 +3,14 @@ package io.ragengine.openai;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import okhttp3.MediaType;
+import okhttp3.RequestBody;
 
 /** The shared, thread-safe Jackson objects, and a fast way to write long strings. */
 final class Json {
@@ -23,6 +25,21 @@ final class Json {
   private static final long HIGHS = 0x8080808080808080L;
 
   private Json() {}
+
+  /**
+   * A byte buffer that becomes a request body without a copy: a 100 KB prompt is otherwise copied
+   * once more by {@code toByteArray()}. Not thread-safe.
+   */
+  static final class Buffer extends ByteArrayOutputStream {
+    Buffer(long expectedBytes) {
+      super((int) Math.min(Math.max(expectedBytes, 64), 1 << 30));
+    }
+
+    /** The bytes written so far as a JSON request body; write nothing more afterwards. */
+    RequestBody toRequestBody() {
+      return RequestBody.create(buf, MEDIA_TYPE, 0, count);
+    }
+  }
 
   /**
    * Writes {@code text} as a JSON string value, about four times faster than {@link

@@ -13,7 +13,6 @@ import io.ragengine.model.Message;
 import io.ragengine.model.ModelException;
 import io.ragengine.model.ResponseFormat;
 import io.ragengine.model.TokenUsage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -113,7 +112,7 @@ public final class OpenAiChatModel implements ChatModel {
   public ChatResponse chat(ChatRequest request) {
     Objects.requireNonNull(request, "request");
     String m = request.model().orElse(model);
-    RequestBody body = RequestBody.create(requestJson(request, m, false), Json.MEDIA_TYPE);
+    RequestBody body = requestBody(request, m, false);
     Redactor redactor = client.redactor().withInputs(contents(request));
     return endpoint.execute(
         m,
@@ -134,7 +133,7 @@ public final class OpenAiChatModel implements ChatModel {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(listener, "listener");
     String m = request.model().orElse(model);
-    RequestBody body = RequestBody.create(requestJson(request, m, true), Json.MEDIA_TYPE);
+    RequestBody body = requestBody(request, m, true);
     Redactor redactor = client.redactor().withInputs(contents(request));
     boolean[] delivered = {false};
     ChatResponse response;
@@ -179,12 +178,12 @@ public final class OpenAiChatModel implements ChatModel {
     return out;
   }
 
-  byte[] requestJson(ChatRequest request, String m, boolean stream) {
+  private RequestBody requestBody(ChatRequest request, String m, boolean stream) {
     long chars = 256;
     for (Message msg : request.messages()) {
       chars += msg.content().length() + 32;
     }
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(chars, 1 << 30));
+    Json.Buffer bytes = new Json.Buffer(chars);
     try (JsonGenerator g = Json.FACTORY.createGenerator(bytes)) {
       g.writeStartObject();
       g.writeStringField("model", m);
@@ -234,7 +233,7 @@ public final class OpenAiChatModel implements ChatModel {
     } catch (IOException e) {
       throw new IllegalStateException("cannot write a chat request", e);
     }
-    return bytes.toByteArray();
+    return bytes.toRequestBody();
   }
 
   private JsonNode parseJson(String m, String text, String what) {

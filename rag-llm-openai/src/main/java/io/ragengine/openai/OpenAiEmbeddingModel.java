@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.ragengine.internal.Checks;
 import io.ragengine.model.EmbeddingModel;
 import io.ragengine.model.ModelException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -236,7 +235,7 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
   }
 
   private float[][] send(List<String> batch, EncodingFormat format) {
-    RequestBody body = RequestBody.create(requestJson(batch, format), Json.MEDIA_TYPE);
+    RequestBody body = requestBody(batch, format);
     Redactor redactor = client.redactor().withInputs(batch);
     return endpoint.execute(
         model,
@@ -252,12 +251,12 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
         });
   }
 
-  byte[] requestJson(List<String> batch, EncodingFormat format) {
+  private RequestBody requestBody(List<String> batch, EncodingFormat format) {
     long chars = 64;
     for (String t : batch) {
       chars += t.length() + 8;
     }
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(chars, 1 << 30));
+    Json.Buffer bytes = new Json.Buffer(chars);
     try (JsonGenerator g = Json.FACTORY.createGenerator(bytes)) {
       g.writeStartObject();
       g.writeStringField("model", model);
@@ -274,7 +273,7 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
     } catch (IOException e) {
       throw new IllegalStateException("cannot write an embedding request", e);
     }
-    return bytes.toByteArray();
+    return bytes.toRequestBody();
   }
 
   /**
