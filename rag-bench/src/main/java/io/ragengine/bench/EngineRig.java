@@ -155,11 +155,16 @@ final class EngineRig implements AutoCloseable {
 
   /**
    * Counts the time spent inside model calls: their sum, and the time during which at least one
-   * call was in flight (their union, which is what concurrent calls take out of a wall time).
-   * Thread-safe.
+   * call was in flight (their union, which is what concurrent calls take out of a wall time). It
+   * also keeps every call's interval and thread, for a look at how the calls were spread over the
+   * limiter's workers. Thread-safe.
    */
   static final class ModelClock {
+    /** One call: the thread that made it (a limiter worker) and when it started and ended. */
+    record Call(String thread, long start, long end) {}
+
     private final ReentrantLock lock = new ReentrantLock();
+    private final List<Call> intervals = new ArrayList<>();
     private int inFlight;
     private long busySince;
     private long unionNanos;
@@ -190,6 +195,7 @@ final class EngineRig implements AutoCloseable {
       try {
         sumNanos += now - start;
         calls++;
+        intervals.add(new Call(Thread.currentThread().getName(), start, now));
         lastEnd = now;
         if (--inFlight == 0) {
           unionNanos += now - busySince;
@@ -219,12 +225,23 @@ final class EngineRig implements AutoCloseable {
       }
     }
 
+    /** The calls that ended since the last reset, in the order they ended. */
+    List<Call> calls() {
+      lock.lock();
+      try {
+        return List.copyOf(intervals);
+      } finally {
+        lock.unlock();
+      }
+    }
+
     void reset() {
       lock.lock();
       try {
         if (inFlight != 0) {
           throw new IllegalStateException("calls in flight: " + inFlight);
         }
+        intervals.clear();
         unionNanos = 0;
         sumNanos = 0;
         calls = 0;
