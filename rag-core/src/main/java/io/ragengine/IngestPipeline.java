@@ -177,23 +177,27 @@ final class IngestPipeline implements AutoCloseable {
     List<Integer> taskIndex = new ArrayList<>();
     // Hashing is CPU work on the caller's thread, outside the lock.
     List<String> hashes = new ArrayList<>(documents.size());
+    List<String> ids = new ArrayList<>(documents.size());
     for (Document doc : documents) {
-      hashes.add(sha256(doc.content()));
+      String hash = sha256(doc.content());
+      hashes.add(hash);
+      ids.add(doc.id() != null ? doc.id() : "doc-" + hash.substring(0, 32));
     }
     enqueueLock.lock();
     try {
       UnitOfWork pending = new UnitOfWork();
       Set<String> idsInCall = new HashSet<>();
       Map<String, String> hashesInCall = new HashMap<>();
-      // One lookup for every hash of the call, rather than one round trip per document.
+      // One lookup for every hash and every id of the call, rather than round trips per document.
       Map<String, String> storedHashes = storage.kv().getAll(HASHES, hashes);
+      Set<String> knownIds = storage.docStatus().getAll(ids).keySet();
       Instant now = clock.instant();
       for (int i = 0; i < documents.size(); i++) {
         Document doc = documents.get(i);
         String hash = hashes.get(i);
-        String id = doc.id() != null ? doc.id() : "doc-" + hash.substring(0, 32);
+        String id = ids.get(i);
         String duplicateOf = idsInCall.contains(id) ? id : hashesInCall.get(hash);
-        if (duplicateOf == null && storage.docStatus().get(id).isPresent()) {
+        if (duplicateOf == null && knownIds.contains(id)) {
           duplicateOf = id;
         }
         if (duplicateOf == null) {

@@ -192,6 +192,25 @@ final class RagEngineTest {
   }
 
   @Test
+  void insert_knownIdWithOtherContent_isReportedDuplicateOfItself() {
+    RagEngine engine = open(builder());
+    engine.insert(List.of(Document.of("comets", about("comets", 3))));
+    int callsAfterFirst = embeddings.callCount();
+
+    InsertReport again =
+        engine.insert(
+            List.of(
+                Document.of("volcanoes", about("volcanoes", 3)),
+                Document.of("comets", about("gardens", 3))));
+
+    assertEquals(Outcome.PROCESSED, again.documents().get(0).outcome());
+    DocumentReport dup = again.documents().get(1);
+    assertEquals(Outcome.DUPLICATE, dup.outcome());
+    assertEquals("comets", dup.duplicateOf().orElseThrow());
+    assertEquals(callsAfterFirst + 1, embeddings.callCount()); // only the new document's
+  }
+
+  @Test
   void insert_returns_afterResultsAreDurable_reopenedEngineFindsThem() {
     try (RagEngine engine = builder().build()) {
       engine.insert(CORPUS);

@@ -322,6 +322,28 @@ public abstract class StorageContractTest {
     assertEquals(Optional.empty(), storage.docStatus().get("doc-a"));
   }
 
+  @Test
+  void docStatus_getAll_returnsKnownIdsOnly() {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    DocStatusRecord a = DocStatusRecord.pending("doc-a", t);
+    DocStatusRecord b = DocStatusRecord.pending("doc-b", t).with(DocStatus.PROCESSED, 2, t);
+    storage.commit(new UnitOfWork().putDocStatus(a).putDocStatus(b));
+
+    assertEquals(
+        Map.of("doc-a", a, "doc-b", b),
+        storage.docStatus().getAll(List.of("doc-b", "doc-x", "doc-a", "doc-a")));
+    assertEquals(Map.of(), storage.docStatus().getAll(List.of()));
+  }
+
+  @Test
+  void docStatus_getAll_blankId_throws() {
+    var e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> storage.docStatus().getAll(List.of("doc-a", " ")));
+    assertEquals("docId: \" \" (expected: not blank)", e.getMessage());
+  }
+
   // ---- units of work ----
 
   @Test

@@ -855,6 +855,31 @@ public final class EmbeddedStorage implements Storage {
     }
 
     @Override
+    public Map<String, DocStatusRecord> getAll(Collection<String> docIds) {
+      List<String> wanted = new ArrayList<>(docIds.size());
+      for (String id : docIds) {
+        wanted.add(Checks.notBlank(id, "docId"));
+      }
+      // One hand-off to a JDBC thread for all of them: the hand-off, not the lookup, is the cost.
+      return read(
+          "read",
+          c -> {
+            PreparedStatement statement =
+                session().prepare("SELECT " + COLUMNS + " FROM doc_status WHERE doc_id = ?");
+            Map<String, DocStatusRecord> out = new HashMap<>();
+            for (String id : wanted) {
+              statement.setString(1, id);
+              try (ResultSet rows = statement.executeQuery()) {
+                if (rows.next()) {
+                  out.put(id, record(rows));
+                }
+              }
+            }
+            return Map.copyOf(out);
+          });
+    }
+
+    @Override
     public List<DocStatusRecord> byStatus(DocStatus status) {
       Objects.requireNonNull(status, "status");
       return read(
