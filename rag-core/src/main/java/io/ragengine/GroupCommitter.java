@@ -18,6 +18,11 @@ import org.slf4j.LoggerFactory;
  * each still all-or-nothing. Thread-safe.
  *
  * <p>A merged commit that fails is retried unit by unit, so one bad unit fails only itself.
+ *
+ * <p>A merged transaction is durable if any of its units is; a group of only {@link
+ * UnitOfWork.Durability#DEFERRED} units (advisory statuses) is committed without a flush to stable
+ * storage, so that it does not hold up the durable units queued behind it for a flush nobody
+ * waits for.
  */
 final class GroupCommitter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
@@ -42,8 +47,8 @@ final class GroupCommitter implements AutoCloseable {
   }
 
   /**
-   * Queues {@code unit}; the future completes once it is durably committed, or fails with the
-   * storage's exception.
+   * Queues {@code unit}; the future completes once it is committed (durably, unless the unit is
+   * {@link UnitOfWork.Durability#DEFERRED}), or fails with the storage's exception.
    */
   CompletableFuture<Void> commit(UnitOfWork unit) {
     Item item = new Item(unit, new CompletableFuture<>());
@@ -92,7 +97,8 @@ final class GroupCommitter implements AutoCloseable {
       commitOne(batch.get(0));
       return;
     }
-    UnitOfWork merged = new UnitOfWork();
+    // Deferred unless a part is durable: addAll keeps the strongest durability of the parts.
+    UnitOfWork merged = new UnitOfWork().durability(UnitOfWork.Durability.DEFERRED);
     for (Item item : batch) {
       merged.addAll(item.unit);
     }

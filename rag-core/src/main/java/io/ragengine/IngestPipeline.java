@@ -343,11 +343,15 @@ final class IngestPipeline implements AutoCloseable {
         return pendingReport(task);
       }
       List<Chunk> chunks = chunker.chunk(task.content());
-      // Fire and forget: commits apply in order, so PROCESSED can never precede it.
+      // Fire and forget: commits apply in order, so PROCESSED can never precede it. Deferred:
+      // PROCESSING is advisory (a crash that loses it leaves PENDING, which resumes the same
+      // way), so it need not be flushed to disk, and the PROCESSED units queued behind it do not
+      // wait for a flush. The next durable commit makes it durable too.
       var unused =
           committer.commit(
               new UnitOfWork()
-                  .putDocStatus(task.status().with(DocStatus.PROCESSING, 0, now(task.status()))));
+                  .putDocStatus(task.status().with(DocStatus.PROCESSING, 0, now(task.status())))
+                  .durability(UnitOfWork.Durability.DEFERRED));
       tracker.chunks.addAndGet(chunks.size());
       tell(IngestProgress.Stage.CHUNKED, task, tracker);
 

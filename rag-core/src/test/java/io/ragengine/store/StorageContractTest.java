@@ -347,6 +347,28 @@ public abstract class StorageContractTest {
   // ---- units of work ----
 
   @Test
+  void commit_deferredUnit_isVisibleWholeOnReturn_andOrderedWithDurableOnes() {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    storage.commit(
+        new UnitOfWork()
+            .put("docs", "doc-1", "first")
+            .upsertVector("chunks", "c1", new float[] {1, 0})
+            .putDocStatus(DocStatusRecord.pending("doc-1", t).with(DocStatus.PROCESSING, 0, t))
+            .durability(UnitOfWork.Durability.DEFERRED));
+
+    assertEquals(Optional.of("first"), storage.kv().get("docs", "doc-1"));
+    assertTrue(storage.vectors().contains("chunks", "c1"));
+    assertEquals(DocStatus.PROCESSING, storage.docStatus().get("doc-1").orElseThrow().status());
+
+    storage.commit(new UnitOfWork().put("docs", "doc-1", "second"));
+    storage.commit(
+        new UnitOfWork().put("docs", "doc-2", "x").durability(UnitOfWork.Durability.DEFERRED));
+
+    assertEquals(Optional.of("second"), storage.kv().get("docs", "doc-1"));
+    assertEquals(Optional.of("x"), storage.kv().get("docs", "doc-2"));
+  }
+
+  @Test
   void commit_unit_makesEveryStoreVisible() {
     Instant t = Instant.parse("2026-01-01T00:00:00Z");
     storage.commit(
