@@ -18,6 +18,7 @@ import io.ragengine.model.Role;
 import io.ragengine.store.DocStatus;
 import io.ragengine.store.embedded.EmbeddedStorage;
 import io.ragengine.store.embedded.EmbeddedStorageConfig;
+import io.ragengine.text.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -272,6 +273,87 @@ final class RagEngineTest {
     assertEquals("the document's text is missing from the store or unreadable",
         report.error().orElseThrow());
     assertEquals(Map.of(DocStatus.FAILED, 1), nonZero(engine.stats().documents()));
+  }
+
+  @Test
+  void insert_documentThatCannotBeChunked_isFailedWithTheReason_othersAreProcessed() {
+    Tokenizer base = Tokenizer.cl100k();
+    Tokenizer refusing =
+        new ForwardingTokenizer(base) {
+          @Override
+          public int[] encode(String text) {
+            if (text.contains("UNTOKENIZABLE")) {
+              throw new IllegalStateException("tokenizer refused the text");
+            }
+            return super.encode(text);
+          }
+        };
+    RagEngine engine = open(builder().tokenizer(refusing));
+    List<Document> docs = new ArrayList<>(CORPUS);
+    docs.add(1, Document.of("bad", "UNTOKENIZABLE " + about("poison", 2)));
+
+    InsertReport report = engine.insert(docs);
+
+    assertEquals(3, report.processed());
+    DocumentReport bad = report.documents().get(1);
+    assertEquals(Outcome.FAILED, bad.outcome());
+    assertEquals("IllegalStateException: tokenizer refused the text", bad.error().orElseThrow());
+    assertEquals(1, engine.stats().documents().get(DocStatus.FAILED));
+  }
+
+  @Test
+  void insert_chunksOnPlatformThreads_notOnTheVirtualThreadsCarriers() {
+    // A virtual thread is never preempted: documents chunking on virtual threads held every
+    // carrier and starved the embedding workers and the committer. Chunking must stay off them.
+    List<Boolean> virtual = new CopyOnWriteArrayList<>();
+    Tokenizer recording =
+        new ForwardingTokenizer(Tokenizer.cl100k()) {
+          @Override
+          public int[] encode(String text) {
+            virtual.add(Thread.currentThread().isVirtual());
+            return super.encode(text);
+          }
+        };
+    RagEngine engine = open(builder().tokenizer(recording));
+
+    engine.insert(CORPUS);
+
+    assertEquals(CORPUS.size(), virtual.size()); // one encode per document
+    assertFalse(virtual.contains(true), virtual.toString());
+  }
+
+  /** Passes every call to another tokenizer; tests override what they need. */
+  private static class ForwardingTokenizer implements Tokenizer {
+    private final Tokenizer delegate;
+
+    ForwardingTokenizer(Tokenizer delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public String name() {
+      return delegate.name();
+    }
+
+    @Override
+    public int[] encode(String text) {
+      return delegate.encode(text);
+    }
+
+    @Override
+    public int count(String text) {
+      return delegate.count(text);
+    }
+
+    @Override
+    public String decode(int[] tokens, int from, int to) {
+      return delegate.decode(tokens, from, to);
+    }
+
+    @Override
+    public boolean startsCharacter(int token) {
+      return delegate.startsCharacter(token);
+    }
   }
 
   private static Map<DocStatus, Integer> nonZero(Map<DocStatus, Integer> counts) {
