@@ -61,9 +61,13 @@ public final class EmbeddingSlotMeasure {
               return parallel > 0 ? b.maxParallelInsert(parallel) : b;
             })) {
       rig.embeddingClock.reset();
+      Map<String, Long> cpuBefore = EngineRig.cpuByThreadGroup();
+      long processCpu = EngineRig.processCpuNanos();
       long start = System.nanoTime();
       InsertReport result = rig.engine.insert(corpus);
       long wall = System.nanoTime() - start;
+      processCpu = EngineRig.processCpuNanos() - processCpu;
+      Map<String, Long> cpuAfter = EngineRig.cpuByThreadGroup();
       if (result.processed() != docs) {
         throw new IllegalStateException("processed " + result.processed() + " of " + docs);
       }
@@ -87,6 +91,7 @@ public final class EmbeddingSlotMeasure {
             utilisation,
             EngineRig.machine().replaceAll(".*, ", ""));
         printSlotTime(clock.calls(), r.firstStart(), r.lastEnd());
+        System.out.println("  " + EngineRig.cpuBreakdown(cpuBefore, cpuAfter, processCpu));
       }
     }
   }

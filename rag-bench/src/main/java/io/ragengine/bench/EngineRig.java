@@ -12,6 +12,9 @@ import io.ragengine.openai.OpenAiClient;
 import io.ragengine.openai.OpenAiEmbeddingModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,7 +22,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
@@ -112,6 +118,71 @@ final class EngineRig implements AutoCloseable {
     return ((com.sun.management.OperatingSystemMXBean)
             java.lang.management.ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
+  }
+
+  private static final String JIT = "(JIT compiling, elapsed)";
+  private static final String GC = "(GC, elapsed)";
+
+  /**
+   * CPU time of this process's live platform threads so far, summed by thread name with its
+   * numbering removed ({@code ragengine-chunker-2} counts as {@code ragengine-chunker}), in
+   * nanoseconds. Virtual threads count under their carriers ({@code ForkJoinPool-1-worker}): the
+   * engine's document threads, the limiter workers and the HTTP client calls they make. GC and
+   * JIT threads are not Java threads and do not appear; two extra entries give the elapsed time
+   * spent compiling and in GC instead.
+   */
+  static Map<String, Long> cpuByThreadGroup() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    Map<String, Long> out = new TreeMap<>();
+    // Not CPU, but where the rest of it goes: time spent compiling, and in GC (pauses and, for
+    // G1, concurrent cycles), both in elapsed milliseconds.
+    out.put(JIT, ManagementFactory.getCompilationMXBean().getTotalCompilationTime() * 1_000_000);
+    long gc = 0;
+    for (var collector : ManagementFactory.getGarbageCollectorMXBeans()) {
+      gc += Math.max(0, collector.getCollectionTime());
+    }
+    out.put(GC, gc * 1_000_000);
+    for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+      if (info == null) {
+        continue; // ended meanwhile
+      }
+      long cpu = threads.getThreadCpuTime(info.getThreadId());
+      if (cpu > 0) {
+        out.merge(info.getThreadName().replaceAll("[-\\s]*\\d+$", ""), cpu, Long::sum);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The CPU each thread group used between two {@link #cpuByThreadGroup()} snapshots, largest
+   * first, with the rest of the process's CPU ({@code processCpu}, from {@link #processCpuNanos()})
+   * as "GC, JIT, ended threads".
+   */
+  static String cpuBreakdown(Map<String, Long> before, Map<String, Long> after, long processCpu) {
+    List<Map.Entry<String, Long>> used = new ArrayList<>();
+    long sum = 0;
+    for (Map.Entry<String, Long> e : after.entrySet()) {
+      long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+      if (d > 0 && !e.getKey().equals(JIT) && !e.getKey().equals(GC)) {
+        used.add(Map.entry(e.getKey(), d));
+        sum += d;
+      }
+    }
+    used.sort(Map.Entry.<String, Long>comparingByValue().reversed());
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "process CPU %.0f ms:", processCpu / 1e6));
+    for (Map.Entry<String, Long> e : used) {
+      if (e.getValue() >= 1_000_000) {
+        sb.append(String.format(Locale.ROOT, " %s %.0f,", e.getKey(), e.getValue() / 1e6));
+      }
+    }
+    sb.append(String.format(Locale.ROOT, " GC, JIT, ended threads %.0f", (processCpu - sum) / 1e6));
+    for (String other : List.of(JIT, GC)) {
+      long d = after.getOrDefault(other, 0L) - before.getOrDefault(other, 0L);
+      sb.append(String.format(Locale.ROOT, "; %s %.0f ms", other, d / 1e6));
+    }
+    return sb.toString();
   }
 
   // --- corpus ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The engine's own cost per chunk when the models cost nothing: documents of about 2,000 tokens
@@ -54,11 +55,13 @@ public final class IngestOverheadMeasure {
     try (EngineRig rig =
         new EngineRig(Duration.ZERO, Duration.ZERO, EngineRig.DIMENSION, 8, b -> b)) {
       rig.embeddingClock.reset();
+      Map<String, Long> cpuBefore = EngineRig.cpuByThreadGroup();
       long cpuStart = EngineRig.processCpuNanos();
       long start = System.nanoTime();
       InsertReport result = rig.engine.insert(corpus);
       long wall = System.nanoTime() - start;
       long cpu = EngineRig.processCpuNanos() - cpuStart;
+      Map<String, Long> cpuAfter = EngineRig.cpuByThreadGroup();
       if (result.processed() != docs) {
         throw new IllegalStateException("processed " + result.processed() + " of " + docs);
       }
@@ -83,6 +86,7 @@ public final class IngestOverheadMeasure {
             cpu / 1e6,
             rig.engine.stats().commits(),
             EngineRig.machine().replaceAll(".*, ", ""));
+        System.out.println("      " + EngineRig.cpuBreakdown(cpuBefore, cpuAfter, cpu));
       }
     }
   }
