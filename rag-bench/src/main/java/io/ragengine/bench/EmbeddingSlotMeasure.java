@@ -19,15 +19,17 @@ import java.util.TreeMap;
  * is, once the first batch is ready. Goal: at least 0.95.
  *
  * <p>With 2,000 chunks in batches of 32 there are 63 calls, so even a perfect pipeline has one
- * short round: 63 / 64 = 0.984 is the ceiling. One 200-document ingest warms the JIT first.
+ * short round: 63 / 64 = 0.984 is the ceiling. 200-document ingests warm the JIT first: one by
+ * default, {@code N} with {@code --warmups=N} (see {@link IngestOverheadMeasure} on why one is not
+ * a steady state).
  *
  * <p>After each run it prints where the slot time not spent in calls went, per slot (limiter
  * worker): idle before its first call (the ramp-up: the first 8 calls need 256 texts, that is 128
  * chunked documents), gaps between its calls, and idle after its last call (the tail).
  *
  * <p>Run, after {@code ./mvnw -q -pl rag-bench -am package -DskipTests}: {@code java -cp
- * rag-bench/target/benchmarks.jar io.ragengine.bench.EmbeddingSlotMeasure [runs [documents
- * [maxParallelInsert]]]} (default {@code 3 1000}, and the engine's default {@code
+ * rag-bench/target/benchmarks.jar io.ragengine.bench.EmbeddingSlotMeasure [--warmups=N] [runs
+ * [documents [maxParallelInsert]]]} (default {@code 3 1000}, and the engine's default {@code
  * maxParallelInsert}).
  */
 public final class EmbeddingSlotMeasure {
@@ -37,12 +39,16 @@ public final class EmbeddingSlotMeasure {
 
   private EmbeddingSlotMeasure() {}
 
-  public static void main(String[] args) throws Exception {
-    int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
-    int docs = args.length > 1 ? Integer.parseInt(args[1]) : 1_000;
-    int parallel = args.length > 2 ? Integer.parseInt(args[2]) : 0;
-    System.out.println(EngineRig.machine());
-    run(200, parallel, 0, false);
+  public static void main(String[] arguments) throws Exception {
+    List<String> args = new ArrayList<>(List.of(arguments));
+    int warmups = EngineRig.warmups(args, 1);
+    int runs = args.size() > 0 ? Integer.parseInt(args.get(0)) : 3;
+    int docs = args.size() > 1 ? Integer.parseInt(args.get(1)) : 1_000;
+    int parallel = args.size() > 2 ? Integer.parseInt(args.get(2)) : 0;
+    System.out.println(EngineRig.machine() + ", " + warmups + " warm-up ingest(s)");
+    for (int w = 0; w < warmups; w++) {
+      run(200, parallel, -w, false);
+    }
     for (int r = 0; r < runs; r++) {
       run(docs, parallel, r + 1, true);
     }
@@ -62,11 +68,9 @@ public final class EmbeddingSlotMeasure {
             })) {
       rig.embeddingClock.reset();
       Map<String, Long> cpuBefore = EngineRig.cpuByThreadGroup();
-      long processCpu = EngineRig.processCpuNanos();
       long start = System.nanoTime();
       InsertReport result = rig.engine.insert(corpus);
       long wall = System.nanoTime() - start;
-      processCpu = EngineRig.processCpuNanos() - processCpu;
       Map<String, Long> cpuAfter = EngineRig.cpuByThreadGroup();
       if (result.processed() != docs) {
         throw new IllegalStateException("processed " + result.processed() + " of " + docs);
@@ -91,7 +95,7 @@ public final class EmbeddingSlotMeasure {
             utilisation,
             EngineRig.machine().replaceAll(".*, ", ""));
         printSlotTime(clock.calls(), r.firstStart(), r.lastEnd());
-        System.out.println("  " + EngineRig.cpuBreakdown(cpuBefore, cpuAfter, processCpu));
+        System.out.println("  " + EngineRig.cpuBreakdown(cpuBefore, cpuAfter));
       }
     }
   }

@@ -12,9 +12,6 @@ import io.ragengine.openai.OpenAiClient;
 import io.ragengine.openai.OpenAiEmbeddingModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadInfo;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -100,6 +97,21 @@ final class EngineRig implements AutoCloseable {
     }
   }
 
+  /**
+   * The number of warm-up ingests asked for with {@code --warmups=N} among {@code args}, which
+   * this removes from them; {@code defaultWarmups} if none is.
+   */
+  static int warmups(List<String> args, int defaultWarmups) {
+    int warmups = defaultWarmups;
+    for (String arg : args) {
+      if (arg.startsWith("--warmups=")) {
+        warmups = Integer.parseInt(arg.substring("--warmups=".length()));
+      }
+    }
+    args.removeIf(arg -> arg.startsWith("--warmups="));
+    return warmups;
+  }
+
   /** The machine and load, for the head of every report. */
   static String machine() {
     double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
@@ -120,67 +132,62 @@ final class EngineRig implements AutoCloseable {
         .getProcessCpuTime();
   }
 
-  private static final String JIT = "(JIT compiling, elapsed)";
-  private static final String GC = "(GC, elapsed)";
-
   /**
-   * CPU time of this process's live platform threads so far, summed by thread name with its
-   * numbering removed ({@code ragengine-chunker-2} counts as {@code ragengine-chunker}), in
-   * nanoseconds. Virtual threads count under their carriers ({@code ForkJoinPool-1-worker}): the
-   * engine's document threads, the limiter workers and the HTTP client calls they make. GC and
-   * JIT threads are not Java threads and do not appear; two extra entries give the elapsed time
-   * spent compiling and in GC instead.
+   * CPU time so far of every thread of this process, summed by thread name with its numbering
+   * removed ({@code ragengine-chunker-2} counts as {@code ragengine-chunker}), in nanoseconds. Read
+   * from Linux's {@code /proc/self/task/<tid>/schedstat} (time on a CPU, in nanoseconds) and
+   * {@code comm} (the name, cut to 15 characters), so it also sees the JVM's own threads: JIT
+   * compilers ({@code C2 CompilerThre}), GC ({@code GC Thread}, {@code G1 Conc}, {@code G1
+   * Refine}). Virtual threads count under their carriers ({@code ForkJoinPool-}): the engine's
+   * document threads, the limiter workers and the HTTP client calls they make. Empty where there
+   * is no {@code /proc}.
    */
   static Map<String, Long> cpuByThreadGroup() {
-    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     Map<String, Long> out = new TreeMap<>();
-    // Not CPU, but where the rest of it goes: time spent compiling, and in GC (pauses and, for
-    // G1, concurrent cycles), both in elapsed milliseconds.
-    out.put(JIT, ManagementFactory.getCompilationMXBean().getTotalCompilationTime() * 1_000_000);
-    long gc = 0;
-    for (var collector : ManagementFactory.getGarbageCollectorMXBeans()) {
-      gc += Math.max(0, collector.getCollectionTime());
+    Path tasks = Path.of("/proc/self/task");
+    if (!Files.isDirectory(tasks)) {
+      return out;
     }
-    out.put(GC, gc * 1_000_000);
-    for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
-      if (info == null) {
-        continue; // ended meanwhile
+    try (Stream<Path> all = Files.list(tasks)) {
+      for (Path task : all.toList()) {
+        try {
+          String name = Files.readString(task.resolve("comm")).strip();
+          String stat = Files.readString(task.resolve("schedstat")).strip();
+          long nanos = Long.parseLong(stat.substring(0, stat.indexOf(' ')));
+          out.merge(name.replaceAll("[-#\\s]*\\d+$", ""), nanos, Long::sum);
+        } catch (IOException | RuntimeException ended) {
+          // the thread ended between the listing and the read
+        }
       }
-      long cpu = threads.getThreadCpuTime(info.getThreadId());
-      if (cpu > 0) {
-        out.merge(info.getThreadName().replaceAll("[-\\s]*\\d+$", ""), cpu, Long::sum);
-      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
     return out;
   }
 
   /**
    * The CPU each thread group used between two {@link #cpuByThreadGroup()} snapshots, largest
-   * first, with the rest of the process's CPU ({@code processCpu}, from {@link #processCpuNanos()})
-   * as "GC, JIT, ended threads".
+   * first; groups under a millisecond are left out, and threads that ended in between are missed.
    */
-  static String cpuBreakdown(Map<String, Long> before, Map<String, Long> after, long processCpu) {
+  static String cpuBreakdown(Map<String, Long> before, Map<String, Long> after) {
     List<Map.Entry<String, Long>> used = new ArrayList<>();
     long sum = 0;
     for (Map.Entry<String, Long> e : after.entrySet()) {
       long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
-      if (d > 0 && !e.getKey().equals(JIT) && !e.getKey().equals(GC)) {
+      if (d > 0) {
         used.add(Map.entry(e.getKey(), d));
         sum += d;
       }
     }
     used.sort(Map.Entry.<String, Long>comparingByValue().reversed());
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "process CPU %.0f ms:", processCpu / 1e6));
+    sb.append(String.format(Locale.ROOT, "thread CPU %.0f ms:", sum / 1e6));
+    String sep = " ";
     for (Map.Entry<String, Long> e : used) {
       if (e.getValue() >= 1_000_000) {
-        sb.append(String.format(Locale.ROOT, " %s %.0f,", e.getKey(), e.getValue() / 1e6));
+        sb.append(String.format(Locale.ROOT, "%s%s %.0f", sep, e.getKey(), e.getValue() / 1e6));
+        sep = ", ";
       }
-    }
-    sb.append(String.format(Locale.ROOT, " GC, JIT, ended threads %.0f", (processCpu - sum) / 1e6));
-    for (String other : List.of(JIT, GC)) {
-      long d = after.getOrDefault(other, 0L) - before.getOrDefault(other, 0L);
-      sb.append(String.format(Locale.ROOT, "; %s %.0f ms", other, d / 1e6));
     }
     return sb.toString();
   }
