@@ -276,32 +276,6 @@ final class RagEngineTest {
   }
 
   @Test
-  void insert_documentThatCannotBeChunked_isFailedWithTheReason_othersAreProcessed() {
-    Tokenizer base = Tokenizer.cl100k();
-    Tokenizer refusing =
-        new ForwardingTokenizer(base) {
-          @Override
-          public int[] encode(String text) {
-            if (text.contains("UNTOKENIZABLE")) {
-              throw new IllegalStateException("tokenizer refused the text");
-            }
-            return super.encode(text);
-          }
-        };
-    RagEngine engine = open(builder().tokenizer(refusing));
-    List<Document> docs = new ArrayList<>(CORPUS);
-    docs.add(1, Document.of("bad", "UNTOKENIZABLE " + about("poison", 2)));
-
-    InsertReport report = engine.insert(docs);
-
-    assertEquals(3, report.processed());
-    DocumentReport bad = report.documents().get(1);
-    assertEquals(Outcome.FAILED, bad.outcome());
-    assertEquals("IllegalStateException: tokenizer refused the text", bad.error().orElseThrow());
-    assertEquals(1, engine.stats().documents().get(DocStatus.FAILED));
-  }
-
-  @Test
   void insert_chunksOnPlatformThreads_notOnTheVirtualThreadsCarriers() {
     // A virtual thread is never preempted: documents chunking on virtual threads held every
     // carrier and starved the embedding workers and the committer. Chunking must stay off them.
@@ -486,16 +460,43 @@ final class RagEngineTest {
           }
         };
     RagEngine engine = open(builder().embeddingModel(poisoned));
+
+    insertWithOneBadDocument_onlyItFails(
+        engine, "POISON", "ModelException: HTTP 400: input rejected by the provider");
+  }
+
+  @Test
+  void insert_oneDocumentCannotBeChunked_itFailsWithReasonAndOthersGoOn() {
+    // Chunking runs on another thread than the document's: its failure must still come back as
+    // the document's own.
+    Tokenizer refusing =
+        new ForwardingTokenizer(Tokenizer.cl100k()) {
+          @Override
+          public int[] encode(String text) {
+            if (text.contains("UNTOKENIZABLE")) {
+              throw new IllegalStateException("tokenizer refused the text");
+            }
+            return super.encode(text);
+          }
+        };
+    RagEngine engine = open(builder().tokenizer(refusing));
+
+    insertWithOneBadDocument_onlyItFails(
+        engine, "UNTOKENIZABLE", "IllegalStateException: tokenizer refused the text");
+  }
+
+  /** Inserts the corpus with a document holding {@code marker} second: only it fails. */
+  private static void insertWithOneBadDocument_onlyItFails(
+      RagEngine engine, String marker, String error) {
     List<Document> docs = new ArrayList<>(CORPUS);
-    docs.add(1, Document.of("bad", "POISON " + about("poison", 2)));
+    docs.add(1, Document.of("bad", marker + " " + about("poison", 2)));
 
     InsertReport report = engine.insert(docs);
 
     assertEquals(3, report.processed());
     DocumentReport bad = report.documents().get(1);
     assertEquals(Outcome.FAILED, bad.outcome());
-    assertEquals("ModelException: HTTP 400: input rejected by the provider",
-        bad.error().orElseThrow());
+    assertEquals(error, bad.error().orElseThrow());
     var stored = engine.stats().documents();
     assertEquals(1, stored.get(DocStatus.FAILED));
     assertEquals(3, stored.get(DocStatus.PROCESSED));

@@ -888,16 +888,7 @@ public final class EmbeddedStorage implements Storage {
     @Override
     public Optional<DocStatusRecord> get(String docId) {
       Checks.notBlank(docId, "docId");
-      return read(
-          "read",
-          c -> {
-            PreparedStatement statement =
-                session().prepare("SELECT " + COLUMNS + " FROM doc_status WHERE doc_id = ?");
-            statement.setString(1, docId);
-            try (ResultSet rows = statement.executeQuery()) {
-              return rows.next() ? Optional.of(record(rows)) : Optional.empty();
-            }
-          });
+      return read("read", c -> Optional.ofNullable(status(session(), docId)));
     }
 
     @Override
@@ -910,19 +901,25 @@ public final class EmbeddedStorage implements Storage {
       return read(
           "read",
           c -> {
-            PreparedStatement statement =
-                session().prepare("SELECT " + COLUMNS + " FROM doc_status WHERE doc_id = ?");
+            Session s = session();
             Map<String, DocStatusRecord> out = new HashMap<>();
             for (String id : wanted) {
-              statement.setString(1, id);
-              try (ResultSet rows = statement.executeQuery()) {
-                if (rows.next()) {
-                  out.put(id, record(rows));
-                }
+              DocStatusRecord r = status(s, id);
+              if (r != null) {
+                out.put(id, r);
               }
             }
             return Map.copyOf(out);
           });
+    }
+
+    private @Nullable DocStatusRecord status(Session s, String docId) throws SQLException {
+      PreparedStatement statement =
+          s.prepare("SELECT " + COLUMNS + " FROM doc_status WHERE doc_id = ?");
+      statement.setString(1, docId);
+      try (ResultSet rows = statement.executeQuery()) {
+        return rows.next() ? record(rows) : null;
+      }
     }
 
     @Override
