@@ -42,6 +42,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
@@ -349,6 +350,9 @@ final class IngestPipeline implements AutoCloseable {
       return pendingReport(task);
     }
     boolean holdingSlot = true;
+    // Announces this document's final unit to the committer once its vectors are in (see
+    // GroupCommitter#expect), so that one embedding call's documents share one commit.
+    AtomicReference<GroupCommitter.@Nullable Expectation> arrival = new AtomicReference<>();
     inFlight.incrementAndGet();
     try {
       if (closing) {
@@ -380,7 +384,10 @@ final class IngestPipeline implements AutoCloseable {
         embedding =
             batcher
                 .embed(texts, Priority.DOCUMENT_EMBEDDING)
-                .whenComplete((done, failure) -> window.release(permits));
+                .whenComplete((done, failure) -> window.release(permits))
+                // Runs on the thread that completes the call, for all its documents at once,
+                // before any of them can queue its unit.
+                .whenComplete((done, failure) -> arrival.set(committer.expect()));
       } catch (RuntimeException e) {
         window.release(permits);
         throw e;
@@ -406,6 +413,7 @@ final class IngestPipeline implements AutoCloseable {
       unit.putDocStatus(task.status().with(DocStatus.PROCESSED, chunks.size(), now(task.status())));
       turn.previousQueued.join();
       CompletableFuture<Void> committed = committer.commit(unit);
+      withdraw(arrival); // queued: the committer need not wait for it any longer
       turn.queued.complete(null);
       join(committed);
       processed.increment();
@@ -424,8 +432,11 @@ final class IngestPipeline implements AutoCloseable {
       String error = describe(cause);
       log.warn("document {} failed: {}", task.docId(), error);
       try {
-        join(committer.commit(
-            new UnitOfWork().putDocStatus(task.status().failed(error, now(task.status())))));
+        CompletableFuture<Void> committed =
+            committer.commit(
+                new UnitOfWork().putDocStatus(task.status().failed(error, now(task.status()))));
+        withdraw(arrival);
+        join(committed);
       } catch (RuntimeException commitFailure) {
         // Still PENDING or PROCESSING in the store, so it is resumed on the next open.
         log.warn("document {}: recording its failure failed too: {}", task.docId(),
@@ -437,11 +448,19 @@ final class IngestPipeline implements AutoCloseable {
       return new DocumentReport(
           task.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty());
     } finally {
+      withdraw(arrival); // if it stopped before queueing a unit, none is coming
       claimed.remove(task.docId());
       inFlight.decrementAndGet();
       if (holdingSlot) {
         slots.release();
       }
+    }
+  }
+
+  private static void withdraw(AtomicReference<GroupCommitter.@Nullable Expectation> arrival) {
+    GroupCommitter.Expectation e = arrival.getAndSet(null);
+    if (e != null) {
+      e.close();
     }
   }
 

@@ -11,11 +11,13 @@ import io.ragengine.store.Storage;
 import io.ragengine.store.UnitOfWork;
 import io.ragengine.store.UnitOfWork.Durability;
 import io.ragengine.store.VectorStore;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,6 +61,61 @@ final class GroupCommitterTest {
     assertEquals(List.of(Durability.DEFERRED, Durability.DURABLE), storage.commits);
   }
 
+  @Test
+  void commit_whileAUnitIsAnnounced_waitsForIt_andCommitsBothAsOneGroup() throws Exception {
+    storage.gate.countDown(); // commits go straight through
+    Semaphore waiting = new Semaphore(0);
+    try (GroupCommitter patient =
+        new GroupCommitter(
+            storage, Thread.ofVirtual().factory(), Duration.ofSeconds(30), waiting::release)) {
+      GroupCommitter.Expectation announced = patient.expect();
+      CompletableFuture<Void> a = patient.commit(unit("a", Durability.DURABLE));
+      // The committer has taken a and waits for the announced unit instead of committing a.
+      assertTrue(waiting.tryAcquire(5, TimeUnit.SECONDS));
+
+      CompletableFuture<Void> b = patient.commit(unit("b", Durability.DURABLE));
+      announced.close();
+      CompletableFuture.allOf(a, b).get(5, TimeUnit.SECONDS);
+
+      assertEquals(List.of(List.of("a", "b")), storage.groups);
+      assertEquals(0, patient.expected());
+    }
+  }
+
+  @Test
+  void expectation_withdrawnWithoutAUnit_theWaitingCommitterGoesOnAtOnce() throws Exception {
+    storage.gate.countDown();
+    Semaphore waiting = new Semaphore(0);
+    try (GroupCommitter patient =
+        new GroupCommitter(
+            storage, Thread.ofVirtual().factory(), Duration.ofSeconds(30), waiting::release)) {
+      GroupCommitter.Expectation announced = patient.expect();
+      CompletableFuture<Void> a = patient.commit(unit("a", Durability.DURABLE));
+      assertTrue(waiting.tryAcquire(5, TimeUnit.SECONDS));
+
+      announced.close();
+      announced.close(); // harmless
+
+      a.get(5, TimeUnit.SECONDS); // not after the 30 s linger
+      assertEquals(List.of(List.of("a")), storage.groups);
+      assertEquals(0, patient.expected());
+    }
+  }
+
+  @Test
+  void commit_announcedUnitLate_theOthersAreCommittedAfterTheLinger() throws Exception {
+    storage.gate.countDown();
+    try (GroupCommitter patient =
+        new GroupCommitter(storage, Thread.ofVirtual().factory(), Duration.ofMillis(1), () -> {})) {
+      GroupCommitter.Expectation neverComes = patient.expect();
+
+      patient.commit(unit("a", Durability.DURABLE)).get(5, TimeUnit.SECONDS);
+
+      assertEquals(List.of(List.of("a")), storage.groups);
+      neverComes.close();
+    }
+  }
+
   private static UnitOfWork unit(String key, Durability durability) {
     return new UnitOfWork().put("docs", key, key).durability(durability);
   }
@@ -69,6 +126,8 @@ final class GroupCommitterTest {
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch gate = new CountDownLatch(1);
     final List<Durability> commits = new CopyOnWriteArrayList<>();
+    /** The keys each commit wrote, in order. */
+    final List<List<String>> groups = new CopyOnWriteArrayList<>();
 
     @Override
     public void commit(UnitOfWork unit) {
@@ -83,6 +142,10 @@ final class GroupCommitterTest {
       }
       delegate.commit(unit);
       commits.add(unit.durability());
+      groups.add(
+          unit.operations().stream()
+              .map(op -> ((UnitOfWork.KvPut) op).key())
+              .toList());
     }
 
     @Override

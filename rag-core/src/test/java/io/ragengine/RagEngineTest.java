@@ -463,6 +463,8 @@ final class RagEngineTest {
 
     insertWithOneBadDocument_onlyItFails(
         engine, "POISON", "ModelException: HTTP 400: input rejected by the provider");
+    // Every document announced its final unit to the committer; none is left announced.
+    assertEquals(0, engine.committer().expected());
   }
 
   @Test
@@ -483,6 +485,7 @@ final class RagEngineTest {
 
     insertWithOneBadDocument_onlyItFails(
         engine, "UNTOKENIZABLE", "IllegalStateException: tokenizer refused the text");
+    assertEquals(0, engine.committer().expected());
   }
 
   /** Inserts the corpus with a document holding {@code marker} second: only it fails. */
