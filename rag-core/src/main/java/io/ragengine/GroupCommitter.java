@@ -30,11 +30,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Callers may announce a unit before they have built it ({@link #expect()}): while announced
  * units are outstanding, the committer waits for them before it starts a group, as long as each
- * arrives within {@code linger} of the one before. An embedding call returns the vectors of up to
+ * arrives within {@code linger} of the one before, and at most {@value #MAX_LINGERS} lingers in
+ * all. An embedding call returns the vectors of up to
  * 32 documents at once, and their units are built one after the other; committing the first alone
  * cost a second fsync on the critical path of every short ingest (traced: 1.2-4.3 ms of a 25-40 ms
  * 20-document ingest). The wait is bounded, so an announced unit that comes late (a document
- * waiting its turn behind one still being embedded) costs at most {@code linger} per group.
+ * waiting its turn behind one still being embedded) delays a group by a few milliseconds at most.
  */
 final class GroupCommitter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
@@ -47,6 +48,9 @@ final class GroupCommitter implements AutoCloseable {
    * well under a tenth of this; a commit takes several times it.
    */
   static final Duration DEFAULT_LINGER = Duration.ofMillis(1);
+
+  /** The longest a group waits for announced units, in lingers. */
+  static final int MAX_LINGERS = 4;
 
   private record Item(UnitOfWork unit, CompletableFuture<Void> done) {}
 
@@ -160,13 +164,22 @@ final class GroupCommitter implements AutoCloseable {
     }
   }
 
-  /** Adds announced units to {@code batch} as they come, each within the linger of the last. */
+  /**
+   * Adds announced units to {@code batch} as they come, each within the linger of the last and
+   * all within {@value #MAX_LINGERS} lingers, so that a steady stream of other units cannot hold
+   * a group back while an announced one is late.
+   */
   private void awaitExpected(List<Item> batch) {
+    long deadline = System.nanoTime() + MAX_LINGERS * lingerNanos;
     while (expected.get() > 0 && batch.size() < MAX_GROUP && !batch.contains(STOP)) {
+      long wait = Math.min(lingerNanos, deadline - System.nanoTime());
+      if (wait <= 0) {
+        return;
+      }
       Item next;
       onWait.run();
       try {
-        next = queue.poll(lingerNanos, TimeUnit.NANOSECONDS);
+        next = queue.poll(wait, TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {
         return; // only close() ends the loop; commit what we have
       }
