@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 final class GroupCommitterTest {
   private final GatedStorage storage = new GatedStorage();
   private final GroupCommitter committer = new GroupCommitter(storage, Thread.ofVirtual().factory());
+  private final Semaphore waiting = new Semaphore(0);
 
   @AfterEach
   void close() {
@@ -63,11 +64,7 @@ final class GroupCommitterTest {
 
   @Test
   void commit_whileAUnitIsAnnounced_waitsForIt_andCommitsBothAsOneGroup() throws Exception {
-    storage.gate.countDown(); // commits go straight through
-    Semaphore waiting = new Semaphore(0);
-    try (GroupCommitter patient =
-        new GroupCommitter(
-            storage, Thread.ofVirtual().factory(), Duration.ofSeconds(30), waiting::release)) {
+    try (GroupCommitter patient = patient()) {
       GroupCommitter.Expectation announced = patient.expect();
       CompletableFuture<Void> a = patient.commit(unit("a", Durability.DURABLE));
       // The committer has taken a and waits for the announced unit instead of committing a.
@@ -84,14 +81,10 @@ final class GroupCommitterTest {
 
   @Test
   void expectation_withdrawnWithoutAUnit_theWaitingCommitterGoesOnAtOnce() throws Exception {
-    storage.gate.countDown();
-    Semaphore waiting = new Semaphore(0);
-    try (GroupCommitter patient =
-        new GroupCommitter(
-            storage, Thread.ofVirtual().factory(), Duration.ofSeconds(30), waiting::release)) {
+    try (GroupCommitter patient = patient()) {
       GroupCommitter.Expectation announced = patient.expect();
       CompletableFuture<Void> a = patient.commit(unit("a", Durability.DURABLE));
-      assertTrue(waiting.tryAcquire(5, TimeUnit.SECONDS));
+      assertTrue(waiting.tryAcquire(5, TimeUnit.SECONDS)); // it waits for the announced unit
 
       announced.close();
       announced.close(); // harmless
@@ -114,6 +107,13 @@ final class GroupCommitterTest {
       assertEquals(List.of(List.of("a")), storage.groups);
       neverComes.close();
     }
+  }
+
+  /** A committer that waits up to 30 s for each announced unit; {@link #waiting} counts waits. */
+  private GroupCommitter patient() {
+    storage.gate.countDown(); // commits go straight through
+    return new GroupCommitter(
+        storage, Thread.ofVirtual().factory(), Duration.ofSeconds(30), waiting::release);
   }
 
   private static UnitOfWork unit(String key, Durability durability) {
