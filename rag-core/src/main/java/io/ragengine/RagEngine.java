@@ -445,6 +445,11 @@ public final class RagEngine implements AutoCloseable {
     storage.close();
   }
 
+  /** The engine's committer, for tests in this package. */
+  GroupCommitter committer() {
+    return committer;
+  }
+
   private void checkOpen() {
     if (closed) {
       throw new IllegalStateException("engine is closed");

@@ -18,6 +18,7 @@ import io.ragengine.model.Role;
 import io.ragengine.store.DocStatus;
 import io.ragengine.store.embedded.EmbeddedStorage;
 import io.ragengine.store.embedded.EmbeddedStorageConfig;
+import io.ragengine.text.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -192,6 +193,25 @@ final class RagEngineTest {
   }
 
   @Test
+  void insert_knownIdWithOtherContent_isReportedDuplicateOfItself() {
+    RagEngine engine = open(builder());
+    engine.insert(List.of(Document.of("comets", about("comets", 3))));
+    int callsAfterFirst = embeddings.callCount();
+
+    InsertReport again =
+        engine.insert(
+            List.of(
+                Document.of("volcanoes", about("volcanoes", 3)),
+                Document.of("comets", about("gardens", 3))));
+
+    assertEquals(Outcome.PROCESSED, again.documents().get(0).outcome());
+    DocumentReport dup = again.documents().get(1);
+    assertEquals(Outcome.DUPLICATE, dup.outcome());
+    assertEquals("comets", dup.duplicateOf().orElseThrow());
+    assertEquals(callsAfterFirst + 1, embeddings.callCount()); // only the new document's
+  }
+
+  @Test
   void insert_returns_afterResultsAreDurable_reopenedEngineFindsThem() {
     try (RagEngine engine = builder().build()) {
       engine.insert(CORPUS);
@@ -253,6 +273,61 @@ final class RagEngineTest {
     assertEquals("the document's text is missing from the store or unreadable",
         report.error().orElseThrow());
     assertEquals(Map.of(DocStatus.FAILED, 1), nonZero(engine.stats().documents()));
+  }
+
+  @Test
+  void insert_chunksOnPlatformThreads_notOnTheVirtualThreadsCarriers() {
+    // A virtual thread is never preempted: documents chunking on virtual threads held every
+    // carrier and starved the embedding workers and the committer. Chunking must stay off them.
+    List<Boolean> virtual = new CopyOnWriteArrayList<>();
+    Tokenizer recording =
+        new ForwardingTokenizer(Tokenizer.cl100k()) {
+          @Override
+          public int[] encode(String text) {
+            virtual.add(Thread.currentThread().isVirtual());
+            return super.encode(text);
+          }
+        };
+    RagEngine engine = open(builder().tokenizer(recording));
+
+    engine.insert(CORPUS);
+
+    assertEquals(CORPUS.size(), virtual.size()); // one encode per document
+    assertFalse(virtual.contains(true), virtual.toString());
+  }
+
+  /** Passes every call to another tokenizer; tests override what they need. */
+  private static class ForwardingTokenizer implements Tokenizer {
+    private final Tokenizer delegate;
+
+    ForwardingTokenizer(Tokenizer delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public String name() {
+      return delegate.name();
+    }
+
+    @Override
+    public int[] encode(String text) {
+      return delegate.encode(text);
+    }
+
+    @Override
+    public int count(String text) {
+      return delegate.count(text);
+    }
+
+    @Override
+    public String decode(int[] tokens, int from, int to) {
+      return delegate.decode(tokens, from, to);
+    }
+
+    @Override
+    public boolean startsCharacter(int token) {
+      return delegate.startsCharacter(token);
+    }
   }
 
   private static Map<DocStatus, Integer> nonZero(Map<DocStatus, Integer> counts) {
@@ -385,16 +460,46 @@ final class RagEngineTest {
           }
         };
     RagEngine engine = open(builder().embeddingModel(poisoned));
+
+    insertWithOneBadDocument_onlyItFails(
+        engine, "POISON", "ModelException: HTTP 400: input rejected by the provider");
+    // Every document announced its final unit to the committer; none is left announced.
+    assertEquals(0, engine.committer().expected());
+  }
+
+  @Test
+  void insert_oneDocumentCannotBeChunked_itFailsWithReasonAndOthersGoOn() {
+    // Chunking runs on another thread than the document's: its failure must still come back as
+    // the document's own.
+    Tokenizer refusing =
+        new ForwardingTokenizer(Tokenizer.cl100k()) {
+          @Override
+          public int[] encode(String text) {
+            if (text.contains("UNTOKENIZABLE")) {
+              throw new IllegalStateException("tokenizer refused the text");
+            }
+            return super.encode(text);
+          }
+        };
+    RagEngine engine = open(builder().tokenizer(refusing));
+
+    insertWithOneBadDocument_onlyItFails(
+        engine, "UNTOKENIZABLE", "IllegalStateException: tokenizer refused the text");
+    assertEquals(0, engine.committer().expected());
+  }
+
+  /** Inserts the corpus with a document holding {@code marker} second: only it fails. */
+  private static void insertWithOneBadDocument_onlyItFails(
+      RagEngine engine, String marker, String error) {
     List<Document> docs = new ArrayList<>(CORPUS);
-    docs.add(1, Document.of("bad", "POISON " + about("poison", 2)));
+    docs.add(1, Document.of("bad", marker + " " + about("poison", 2)));
 
     InsertReport report = engine.insert(docs);
 
     assertEquals(3, report.processed());
     DocumentReport bad = report.documents().get(1);
     assertEquals(Outcome.FAILED, bad.outcome());
-    assertEquals("ModelException: HTTP 400: input rejected by the provider",
-        bad.error().orElseThrow());
+    assertEquals(error, bad.error().orElseThrow());
     var stored = engine.stats().documents();
     assertEquals(1, stored.get(DocStatus.FAILED));
     assertEquals(3, stored.get(DocStatus.PROCESSED));

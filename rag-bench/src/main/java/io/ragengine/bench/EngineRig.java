@@ -19,7 +19,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
@@ -94,6 +97,21 @@ final class EngineRig implements AutoCloseable {
     }
   }
 
+  /**
+   * The number of warm-up ingests asked for with {@code --warmups=N} among {@code args}, which
+   * this removes from them; {@code defaultWarmups} if none is.
+   */
+  static int warmups(List<String> args, int defaultWarmups) {
+    int warmups = defaultWarmups;
+    for (String arg : args) {
+      if (arg.startsWith("--warmups=")) {
+        warmups = Integer.parseInt(arg.substring("--warmups=".length()));
+      }
+    }
+    args.removeIf(arg -> arg.startsWith("--warmups="));
+    return warmups;
+  }
+
   /** The machine and load, for the head of every report. */
   static String machine() {
     double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
@@ -112,6 +130,66 @@ final class EngineRig implements AutoCloseable {
     return ((com.sun.management.OperatingSystemMXBean)
             java.lang.management.ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
+  }
+
+  /**
+   * CPU time so far of every thread of this process, summed by thread name with its numbering
+   * removed ({@code ragengine-chunker-2} counts as {@code ragengine-chunker}), in nanoseconds. Read
+   * from Linux's {@code /proc/self/task/<tid>/schedstat} (time on a CPU, in nanoseconds) and
+   * {@code comm} (the name, cut to 15 characters), so it also sees the JVM's own threads: JIT
+   * compilers ({@code C2 CompilerThre}), GC ({@code GC Thread}, {@code G1 Conc}, {@code G1
+   * Refine}). Virtual threads count under their carriers ({@code ForkJoinPool-}): the engine's
+   * document threads, the limiter workers and the HTTP client calls they make. Empty where there
+   * is no {@code /proc}.
+   */
+  static Map<String, Long> cpuByThreadGroup() {
+    Map<String, Long> out = new TreeMap<>();
+    Path tasks = Path.of("/proc/self/task");
+    if (!Files.isDirectory(tasks)) {
+      return out;
+    }
+    try (Stream<Path> all = Files.list(tasks)) {
+      for (Path task : all.toList()) {
+        try {
+          String name = Files.readString(task.resolve("comm")).strip();
+          String stat = Files.readString(task.resolve("schedstat")).strip();
+          long nanos = Long.parseLong(stat.substring(0, stat.indexOf(' ')));
+          out.merge(name.replaceAll("[-#\\s]*\\d+$", ""), nanos, Long::sum);
+        } catch (IOException | RuntimeException ended) {
+          // the thread ended between the listing and the read
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  /**
+   * The CPU each thread group used between two {@link #cpuByThreadGroup()} snapshots, largest
+   * first; groups under a millisecond are left out, and threads that ended in between are missed.
+   */
+  static String cpuBreakdown(Map<String, Long> before, Map<String, Long> after) {
+    List<Map.Entry<String, Long>> used = new ArrayList<>();
+    long sum = 0;
+    for (Map.Entry<String, Long> e : after.entrySet()) {
+      long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+      if (d > 0) {
+        used.add(Map.entry(e.getKey(), d));
+        sum += d;
+      }
+    }
+    used.sort(Map.Entry.<String, Long>comparingByValue().reversed());
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "thread CPU %.0f ms:", sum / 1e6));
+    String sep = " ";
+    for (Map.Entry<String, Long> e : used) {
+      if (e.getValue() >= 1_000_000) {
+        sb.append(String.format(Locale.ROOT, "%s%s %.0f", sep, e.getKey(), e.getValue() / 1e6));
+        sep = ", ";
+      }
+    }
+    return sb.toString();
   }
 
   // --- corpus ------------------------------------------------------------------------------------
@@ -155,11 +233,16 @@ final class EngineRig implements AutoCloseable {
 
   /**
    * Counts the time spent inside model calls: their sum, and the time during which at least one
-   * call was in flight (their union, which is what concurrent calls take out of a wall time).
-   * Thread-safe.
+   * call was in flight (their union, which is what concurrent calls take out of a wall time). It
+   * also keeps every call's interval and thread, for a look at how the calls were spread over the
+   * limiter's workers. Thread-safe.
    */
   static final class ModelClock {
+    /** One call: the thread that made it (a limiter worker) and when it started and ended. */
+    record Call(String thread, long start, long end) {}
+
     private final ReentrantLock lock = new ReentrantLock();
+    private final List<Call> intervals = new ArrayList<>();
     private int inFlight;
     private long busySince;
     private long unionNanos;
@@ -190,6 +273,7 @@ final class EngineRig implements AutoCloseable {
       try {
         sumNanos += now - start;
         calls++;
+        intervals.add(new Call(Thread.currentThread().getName(), start, now));
         lastEnd = now;
         if (--inFlight == 0) {
           unionNanos += now - busySince;
@@ -219,12 +303,23 @@ final class EngineRig implements AutoCloseable {
       }
     }
 
+    /** The calls that ended since the last reset, in the order they ended. */
+    List<Call> calls() {
+      lock.lock();
+      try {
+        return List.copyOf(intervals);
+      } finally {
+        lock.unlock();
+      }
+    }
+
     void reset() {
       lock.lock();
       try {
         if (inFlight != 0) {
           throw new IllegalStateException("calls in flight: " + inFlight);
         }
+        intervals.clear();
         unionNanos = 0;
         sumNanos = 0;
         calls = 0;

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The engine's own cost per chunk when the models cost nothing: documents of about 2,000 tokens
@@ -17,12 +18,17 @@ import java.util.Locale;
  * count as model time), divided by the chunks. Goal: at most 0.5 ms per chunk, flat from 20 to
  * 1,000 documents.
  *
- * <p>Each document count gets a fresh engine and working directory; one 200-document ingest runs
- * first to warm the JIT. The engine is built (and its connections warmed) before the clock starts.
+ * <p>Each document count gets a fresh engine and working directory; 200-document ingests run
+ * first to warm the JIT, one by default or {@code N} with {@code --warmups=N}. One is not enough
+ * for a steady state: code that runs once per document reaches the optimising compiler only after
+ * thousands of documents, and on two cores the compiler threads took 50-170 ms of CPU per
+ * 200-document ingest through the first twenty, as much as a 20-document ingest's whole wall time.
+ * Each run prints its CPU by thread, compiler threads included. The engine is built (and its
+ * connections warmed) before the clock starts.
  *
  * <p>Run, after {@code ./mvnw -q -pl rag-bench -am package -DskipTests}: {@code java -cp
- * rag-bench/target/benchmarks.jar io.ragengine.bench.IngestOverheadMeasure [runs [documents
- * ...]]} (default {@code 3 20 100 1000}).
+ * rag-bench/target/benchmarks.jar io.ragengine.bench.IngestOverheadMeasure [--warmups=N] [runs
+ * [documents ...]]} (default {@code 3 20 100 1000}).
  *
  * @see io.ragengine.RagEngine
  */
@@ -31,17 +37,21 @@ public final class IngestOverheadMeasure {
 
   private IngestOverheadMeasure() {}
 
-  public static void main(String[] args) throws Exception {
-    int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+  public static void main(String[] arguments) throws Exception {
+    List<String> args = new ArrayList<>(List.of(arguments));
+    int warmups = EngineRig.warmups(args, 1);
+    int runs = args.size() > 0 ? Integer.parseInt(args.get(0)) : 3;
     List<Integer> sizes = new ArrayList<>();
-    for (int i = 1; i < args.length; i++) {
-      sizes.add(Integer.parseInt(args[i]));
+    for (int i = 1; i < args.size(); i++) {
+      sizes.add(Integer.parseInt(args.get(i)));
     }
     if (sizes.isEmpty()) {
       sizes = List.of(20, 100, 1_000);
     }
-    System.out.println(EngineRig.machine());
-    run(200, 0, false);
+    System.out.println(EngineRig.machine() + ", " + warmups + " warm-up ingest(s)");
+    for (int w = 0; w < warmups; w++) {
+      run(200, -w, false);
+    }
     for (int docs : sizes) {
       for (int r = 0; r < runs; r++) {
         run(docs, r + 1, true);
@@ -54,11 +64,13 @@ public final class IngestOverheadMeasure {
     try (EngineRig rig =
         new EngineRig(Duration.ZERO, Duration.ZERO, EngineRig.DIMENSION, 8, b -> b)) {
       rig.embeddingClock.reset();
+      Map<String, Long> cpuBefore = EngineRig.cpuByThreadGroup();
       long cpuStart = EngineRig.processCpuNanos();
       long start = System.nanoTime();
       InsertReport result = rig.engine.insert(corpus);
       long wall = System.nanoTime() - start;
       long cpu = EngineRig.processCpuNanos() - cpuStart;
+      Map<String, Long> cpuAfter = EngineRig.cpuByThreadGroup();
       if (result.processed() != docs) {
         throw new IllegalStateException("processed " + result.processed() + " of " + docs);
       }
@@ -83,6 +95,7 @@ public final class IngestOverheadMeasure {
             cpu / 1e6,
             rig.engine.stats().commits(),
             EngineRig.machine().replaceAll(".*, ", ""));
+        System.out.println("      " + EngineRig.cpuBreakdown(cpuBefore, cpuAfter));
       }
     }
   }

@@ -1,5 +1,6 @@
 package io.ragengine.store;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,6 +20,17 @@ public interface DocStatusStore {
    * @throws IllegalStateException if the storage is closed
    */
   Optional<DocStatusRecord> get(String docId);
+
+  /**
+   * Returns the statuses of those of {@code docIds} that are known, by document id; unknown ids
+   * are left out. The map is unmodifiable. One call for many documents, where a store can answer
+   * it with one round trip (the engine checks every document of an insert at once).
+   *
+   * @throws IllegalArgumentException if an id is blank
+   * @throws StoreException if the store cannot be read
+   * @throws IllegalStateException if the storage is closed
+   */
+  Map<String, DocStatusRecord> getAll(Collection<String> docIds);
 
   /**
    * Returns the documents with {@code status}, oldest {@code createdAt} first (ties by id).

@@ -29,6 +29,12 @@ public interface Storage extends AutoCloseable {
    * is visible and survives a crash of the process; if it throws, nothing of the unit is visible.
    * An empty unit is a no-op.
    *
+   * <p>A {@link UnitOfWork.Durability#DEFERRED DEFERRED} unit is as visible and atomic, but may
+   * be lost by a crash until a later {@link UnitOfWork.Durability#DURABLE DURABLE} unit's commit
+   * has returned. Units always become durable in commit order: whatever survives a crash is every
+   * unit up to some point, and includes every {@code DURABLE} unit whose commit returned. A store
+   * may make every unit durable at once.
+   *
    * @throws IllegalArgumentException if a vector's dimension differs from its namespace's (or from
    *     an earlier vector of the same namespace in the unit); nothing is then changed
    * @throws StoreException if the unit cannot be written; nothing is then changed

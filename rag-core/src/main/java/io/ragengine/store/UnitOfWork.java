@@ -17,9 +17,30 @@ import java.util.Objects;
  * apply in the order they were added, so a later write to the same key wins. Arguments are
  * checked when an operation is added, so a bad one fails on the caller's line.
  *
- * <p>Implementations of {@link Storage} read the recorded {@link #operations()}.
+ * <p>A unit is {@link Durability#DURABLE} unless {@link #durability(Durability)} says otherwise: a
+ * write that is cheap to lose and on nobody's critical path (an advisory status) may ask for
+ * {@link Durability#DEFERRED} and spare the store a flush to stable storage.
+ *
+ * <p>Implementations of {@link Storage} read the recorded {@link #operations()} and {@link
+ * #durability()}.
  */
 public final class UnitOfWork {
+
+  /** What a unit must survive once {@link Storage#commit} has returned. */
+  public enum Durability {
+    /** The default: the unit survives a crash of the process or of the machine. */
+    DURABLE,
+
+    /**
+     * The unit is visible and atomic when {@link Storage#commit} returns, like any other, but a
+     * crash may lose it until a later {@code DURABLE} unit's commit has returned, or until the
+     * store flushes on its own. Units become durable in the order they were committed: a crash
+     * never keeps a unit and loses one committed before it. Whether a crash of the process alone
+     * can lose it depends on the store; the embedded store keeps it then, and only a crash of the
+     * machine can lose it.
+     */
+    DEFERRED
+  }
 
   /** One recorded write. Immutable. */
   public sealed interface Operation {}
@@ -59,16 +80,37 @@ public final class UnitOfWork {
   public record DocStatusDelete(String docId) implements Operation {}
 
   private final List<Operation> operations = new ArrayList<>();
+  private Durability durability = Durability.DURABLE;
 
-  /** Creates an empty unit. */
+  /** Creates an empty unit, {@link Durability#DURABLE}. */
   public UnitOfWork() {}
 
   /**
+   * Sets what the unit must survive once committed. Default {@link Durability#DURABLE}.
+   *
+   * @throws NullPointerException if {@code durability} is null
+   */
+  public UnitOfWork durability(Durability durability) {
+    this.durability = Objects.requireNonNull(durability, "durability");
+    return this;
+  }
+
+  /** What the unit must survive once committed. */
+  public Durability durability() {
+    return durability;
+  }
+
+  /**
    * Appends every operation of {@code other}, in order, so that both commit as one (the ingest
-   * pipeline's group commit of several documents). {@code other} is unchanged.
+   * pipeline's group commit of several documents). The unit becomes {@link Durability#DURABLE}
+   * if {@code other} is, so a merged unit is as durable as the most durable of its parts. {@code
+   * other} is unchanged.
    */
   public UnitOfWork addAll(UnitOfWork other) {
     operations.addAll(Objects.requireNonNull(other, "other").operations);
+    if (other.durability == Durability.DURABLE) {
+      durability = Durability.DURABLE;
+    }
     return this;
   }
 
@@ -178,6 +220,6 @@ public final class UnitOfWork {
 
   @Override
   public String toString() {
-    return "UnitOfWork{operations=" + operations.size() + "}";
+    return "UnitOfWork{operations=" + operations.size() + ", " + durability + "}";
   }
 }

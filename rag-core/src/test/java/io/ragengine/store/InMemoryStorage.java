@@ -341,6 +341,22 @@ public final class InMemoryStorage implements Storage {
       }
 
       @Override
+      public Map<String, DocStatusRecord> getAll(Collection<String> docIds) {
+        docIds.forEach(id -> Checks.notBlank(id, "docId"));
+        return read(
+            () -> {
+              Map<String, DocStatusRecord> out = new HashMap<>();
+              for (String id : docIds) {
+                DocStatusRecord r = statuses.get(id);
+                if (r != null) {
+                  out.put(id, r);
+                }
+              }
+              return Map.copyOf(out);
+            });
+      }
+
+      @Override
       public List<DocStatusRecord> byStatus(DocStatus status) {
         return read(
             () ->

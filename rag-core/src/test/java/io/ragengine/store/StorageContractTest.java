@@ -346,7 +346,51 @@ public abstract class StorageContractTest {
     assertEquals(Optional.empty(), storage.docStatus().get("doc-a"));
   }
 
+  @Test
+  void docStatus_getAll_returnsKnownIdsOnly() {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    DocStatusRecord a = DocStatusRecord.pending("doc-a", t);
+    DocStatusRecord b = DocStatusRecord.pending("doc-b", t).with(DocStatus.PROCESSED, 2, t);
+    storage.commit(new UnitOfWork().putDocStatus(a).putDocStatus(b));
+
+    assertEquals(
+        Map.of("doc-a", a, "doc-b", b),
+        storage.docStatus().getAll(List.of("doc-b", "doc-x", "doc-a", "doc-a")));
+    assertEquals(Map.of(), storage.docStatus().getAll(List.of()));
+  }
+
+  @Test
+  void docStatus_getAll_blankId_throws() {
+    var e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> storage.docStatus().getAll(List.of("doc-a", " ")));
+    assertEquals("docId: \" \" (expected: not blank)", e.getMessage());
+  }
+
   // ---- units of work ----
+
+  @Test
+  void commit_deferredUnit_isVisibleWholeOnReturn_andOrderedWithDurableOnes() {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    storage.commit(
+        new UnitOfWork()
+            .put("docs", "doc-1", "first")
+            .upsertVector("chunks", "c1", new float[] {1, 0})
+            .putDocStatus(DocStatusRecord.pending("doc-1", t).with(DocStatus.PROCESSING, 0, t))
+            .durability(UnitOfWork.Durability.DEFERRED));
+
+    assertEquals(Optional.of("first"), storage.kv().get("docs", "doc-1"));
+    assertTrue(storage.vectors().contains("chunks", "c1"));
+    assertEquals(DocStatus.PROCESSING, storage.docStatus().get("doc-1").orElseThrow().status());
+
+    storage.commit(new UnitOfWork().put("docs", "doc-1", "second"));
+    storage.commit(
+        new UnitOfWork().put("docs", "doc-2", "x").durability(UnitOfWork.Durability.DEFERRED));
+
+    assertEquals(Optional.of("second"), storage.kv().get("docs", "doc-1"));
+    assertEquals(Optional.of("x"), storage.kv().get("docs", "doc-2"));
+  }
 
   @Test
   void commit_unit_makesEveryStoreVisible() {

@@ -73,7 +73,11 @@ import org.jspecify.annotations.Nullable;
  * <p>Files in the directory: {@value #DATABASE_FILE} (with SQLite's {@code -wal} and {@code -shm}
  * files beside it while open) and {@value #LOCK_FILE}, locked while an engine has the directory
  * open. A unit of work is one SQLite transaction, committed with {@code synchronous=FULL}: when
- * {@link #commit} returns, the unit survives a crash of the process or the machine.
+ * {@link #commit} returns, the unit survives a crash of the process or the machine. A {@link
+ * UnitOfWork.Durability#DEFERRED DEFERRED} unit is committed with {@code synchronous=NORMAL}: its
+ * pages reach the write-ahead log but are not flushed to stable storage, so it survives a crash of
+ * the process, and the next {@code FULL} commit's flush of the log (or a checkpoint) makes it
+ * durable together with everything before it.
  *
  * <p>Design notes. All JDBC work runs on {@code jdbcThreads} platform threads, each with its own
  * connection, because sqlite-jdbc calls into native code, which would pin a virtual thread to its
@@ -208,6 +212,7 @@ public final class EmbeddedStorage implements Storage {
   @Override
   public void commit(UnitOfWork unit) {
     List<Operation> operations = Objects.requireNonNull(unit, "unit").operations();
+    UnitOfWork.Durability durability = unit.durability();
     checkOpen();
     if (operations.isEmpty()) {
       return;
@@ -218,12 +223,29 @@ public final class EmbeddedStorage implements Storage {
           visibility.writeLock().lock();
           try {
             checkDimensions(operations);
+            session().flushOnCommit(durability);
             write(c, operations);
             apply(operations);
           } finally {
             visibility.writeLock().unlock();
           }
           return null;
+        });
+  }
+
+  /**
+   * The {@code PRAGMA synchronous} level (1 NORMAL, 2 FULL) of the connection of the JDBC thread
+   * that runs this read; with one JDBC thread, the level the last commit ran at. For tests.
+   */
+  int synchronousLevel() {
+    return read(
+        "read",
+        c -> {
+          try (Statement statement = c.createStatement();
+              ResultSet rows = statement.executeQuery("PRAGMA synchronous")) {
+            rows.next();
+            return rows.getInt(1);
+          }
         });
   }
 
@@ -278,9 +300,33 @@ public final class EmbeddedStorage implements Storage {
   private static final class Session {
     final Connection connection;
     final Map<String, PreparedStatement> statements = new HashMap<>();
+    /** What the connection's next commit guarantees: FULL (DURABLE) or NORMAL (DEFERRED). */
+    UnitOfWork.Durability synchronous = UnitOfWork.Durability.DURABLE;
 
     Session(Connection connection) {
       this.connection = connection;
+    }
+
+    /**
+     * Makes the connection's next commit flush the write-ahead log ({@code synchronous=FULL}) or
+     * not ({@code NORMAL}). SQLite refuses to change the level inside a transaction, and
+     * sqlite-jdbc keeps one open between commits, so the empty one is ended first and a new one
+     * begun after.
+     */
+    void flushOnCommit(UnitOfWork.Durability durability) throws SQLException {
+      if (durability == synchronous) {
+        return;
+      }
+      connection.setAutoCommit(true);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute(
+            durability == UnitOfWork.Durability.DURABLE
+                ? "PRAGMA synchronous = FULL"
+                : "PRAGMA synchronous = NORMAL");
+      } finally {
+        connection.setAutoCommit(false);
+      }
+      synchronous = durability;
     }
 
     PreparedStatement prepare(String sql) throws SQLException {
@@ -877,16 +923,38 @@ public final class EmbeddedStorage implements Storage {
     @Override
     public Optional<DocStatusRecord> get(String docId) {
       Checks.notBlank(docId, "docId");
+      return read("read", c -> Optional.ofNullable(status(session(), docId)));
+    }
+
+    @Override
+    public Map<String, DocStatusRecord> getAll(Collection<String> docIds) {
+      List<String> wanted = new ArrayList<>(docIds.size());
+      for (String id : docIds) {
+        wanted.add(Checks.notBlank(id, "docId"));
+      }
+      // One hand-off to a JDBC thread for all of them: the hand-off, not the lookup, is the cost.
       return read(
           "read",
           c -> {
-            PreparedStatement statement =
-                session().prepare("SELECT " + COLUMNS + " FROM doc_status WHERE doc_id = ?");
-            statement.setString(1, docId);
-            try (ResultSet rows = statement.executeQuery()) {
-              return rows.next() ? Optional.of(record(rows)) : Optional.empty();
+            Session s = session();
+            Map<String, DocStatusRecord> out = new HashMap<>();
+            for (String id : wanted) {
+              DocStatusRecord r = status(s, id);
+              if (r != null) {
+                out.put(id, r);
+              }
             }
+            return Map.copyOf(out);
           });
+    }
+
+    private @Nullable DocStatusRecord status(Session s, String docId) throws SQLException {
+      PreparedStatement statement =
+          s.prepare("SELECT " + COLUMNS + " FROM doc_status WHERE doc_id = ?");
+      statement.setString(1, docId);
+      try (ResultSet rows = statement.executeQuery()) {
+        return rows.next() ? record(rows) : null;
+      }
     }
 
     @Override

@@ -19,7 +19,9 @@ import java.util.Random;
  * commits documents, one unit each, until it is killed, printing {@code committed N} after each
  * commit returns. Each unit holds a document, its chunks and their vectors, entities, relations,
  * its status, and a counter; a shared entity lists every document once, which would show a unit
- * applied twice.
+ * applied twice. Every other unit is {@link UnitOfWork.Durability#DEFERRED}: the embedded store
+ * promises that those survive a crash of the process too (only a crash of the machine may lose
+ * them), and that they apply in order with the durable ones.
  */
 final class CrashWriter {
   static final int CHUNKS = 20;
@@ -67,6 +69,6 @@ final class CrashWriter {
     unit.putDocStatus(
         DocStatusRecord.pending(docId, now).with(DocStatus.PROCESSED, CHUNKS, now));
     unit.put("meta", "count", Integer.toString(doc + 1));
-    return unit;
+    return doc % 2 == 0 ? unit : unit.durability(UnitOfWork.Durability.DEFERRED);
   }
 }

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Deterministic: the child prints a line after each commit returns, and the parent kills it
  * right after reading the k-th line, k varying from 1 to 4, so the kill lands while the child is
  * building or committing the next unit. Where exactly inside the commit it lands varies with
- * scheduling, which is the point; the checks hold wherever it lands.
+ * scheduling, which is the point; the checks hold wherever it lands. Every other unit is {@code
+ * DEFERRED} (committed without flushing the log), and must survive the kill all the same.
  */
 final class EmbeddedStorageCrashTest {
   private static final int KILLS = 22;

@@ -59,6 +59,33 @@ final class EmbeddedStorageTest {
   }
 
   @Test
+  void commit_deferredUnit_skipsTheFlush_nextDurableUnitFlushesAgain() {
+    EmbeddedStorageConfig oneConnection =
+        EmbeddedStorageConfig.builder().directory(directory).jdbcThreads(1).build();
+    try (EmbeddedStorage storage = EmbeddedStorage.open(oneConnection)) {
+      assertEquals(2, storage.synchronousLevel()); // FULL
+
+      storage.commit(
+          new UnitOfWork()
+              .put("docs", "a", "1")
+              .put("docs", "b", "2")
+              .durability(UnitOfWork.Durability.DEFERRED));
+
+      assertEquals(1, storage.synchronousLevel()); // NORMAL: no flush of the log
+      assertEquals(Map.of("a", "1", "b", "2"), storage.kv().getAll("docs", List.of("a", "b")));
+
+      storage.commit(new UnitOfWork().put("docs", "c", "3"));
+
+      assertEquals(2, storage.synchronousLevel()); // FULL again, for the durable unit
+    }
+    try (EmbeddedStorage storage = open()) {
+      assertEquals(
+          Map.of("a", "1", "b", "2", "c", "3"),
+          storage.kv().getAll("docs", List.of("a", "b", "c")));
+    }
+  }
+
+  @Test
   void open_directoryHeldByAnotherEngine_failsNamingLockFile() {
     try (EmbeddedStorage first = open()) {
       var e = assertThrows(StoreException.class, this::open);

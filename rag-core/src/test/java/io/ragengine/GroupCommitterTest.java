@@ -1,0 +1,176 @@
+package io.ragengine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ragengine.store.DocStatusStore;
+import io.ragengine.store.GraphStore;
+import io.ragengine.store.InMemoryStorage;
+import io.ragengine.store.KvStore;
+import io.ragengine.store.Storage;
+import io.ragengine.store.UnitOfWork;
+import io.ragengine.store.UnitOfWork.Durability;
+import io.ragengine.store.VectorStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+final class GroupCommitterTest {
+  private final GatedStorage storage = new GatedStorage();
+  private final GroupCommitter committer = new GroupCommitter(storage, Thread.ofVirtual().factory());
+  private final Semaphore waiting = new Semaphore(0);
+
+  @AfterEach
+  void close() {
+    storage.gate.countDown();
+    committer.close();
+  }
+
+  @Test
+  void commit_onlyDeferredUnitsQueued_commitsThemAsOneDeferredTransaction() throws Exception {
+    CompletableFuture<Void> first = committer.commit(unit("a", Durability.DURABLE));
+    assertTrue(storage.entered.await(5, TimeUnit.SECONDS)); // the committer is inside commit(a)
+    CompletableFuture<Void> b = committer.commit(unit("b", Durability.DEFERRED));
+    CompletableFuture<Void> c = committer.commit(unit("c", Durability.DEFERRED));
+
+    storage.gate.countDown();
+    CompletableFuture.allOf(first, b, c).get(5, TimeUnit.SECONDS);
+
+    assertEquals(List.of(Durability.DURABLE, Durability.DEFERRED), storage.commits);
+    assertEquals(Optional.of("c"), storage.kv().get("docs", "c"));
+  }
+
+  @Test
+  void commit_deferredUnitsGroupedWithADurableOne_commitDurably() throws Exception {
+    CompletableFuture<Void> first = committer.commit(unit("a", Durability.DEFERRED));
+    assertTrue(storage.entered.await(5, TimeUnit.SECONDS));
+    CompletableFuture<Void> b = committer.commit(unit("b", Durability.DEFERRED));
+    CompletableFuture<Void> c = committer.commit(unit("c", Durability.DURABLE));
+    CompletableFuture<Void> d = committer.commit(unit("d", Durability.DEFERRED));
+
+    storage.gate.countDown();
+    CompletableFuture.allOf(first, b, c, d).get(5, TimeUnit.SECONDS);
+
+    // b, c and d were queued while a was being committed: one transaction, durable for c.
+    assertEquals(List.of(Durability.DEFERRED, Durability.DURABLE), storage.commits);
+  }
+
+  @Test
+  void commit_whileAUnitIsAnnounced_waitsForIt_andCommitsBothAsOneGroup() throws Exception {
+    try (GroupCommitter patient = patient()) {
+      GroupCommitter.Expectation announced = patient.expect();
+      CompletableFuture<Void> a = patient.commit(unit("a", Durability.DURABLE));
+      // The committer has taken a and waits for the announced unit instead of committing a.
+      assertTrue(waiting.tryAcquire(5, TimeUnit.SECONDS));
+
+      CompletableFuture<Void> b = patient.commit(unit("b", Durability.DURABLE));
+      announced.close();
+      CompletableFuture.allOf(a, b).get(5, TimeUnit.SECONDS);
+
+      assertEquals(List.of(List.of("a", "b")), storage.groups);
+      assertEquals(0, patient.expected());
+    }
+  }
+
+  @Test
+  void expectation_withdrawnWithoutAUnit_theWaitingCommitterGoesOnAtOnce() throws Exception {
+    try (GroupCommitter patient = patient()) {
+      GroupCommitter.Expectation announced = patient.expect();
+      CompletableFuture<Void> a = patient.commit(unit("a", Durability.DURABLE));
+      assertTrue(waiting.tryAcquire(5, TimeUnit.SECONDS)); // it waits for the announced unit
+
+      announced.close();
+      announced.close(); // harmless
+
+      a.get(5, TimeUnit.SECONDS); // not after the 30 s linger
+      assertEquals(List.of(List.of("a")), storage.groups);
+      assertEquals(0, patient.expected());
+    }
+  }
+
+  @Test
+  void commit_announcedUnitLate_theOthersAreCommittedAfterTheLinger() throws Exception {
+    storage.gate.countDown();
+    try (GroupCommitter patient =
+        new GroupCommitter(storage, Thread.ofVirtual().factory(), Duration.ofMillis(1), () -> {})) {
+      GroupCommitter.Expectation neverComes = patient.expect();
+
+      patient.commit(unit("a", Durability.DURABLE)).get(5, TimeUnit.SECONDS);
+
+      assertEquals(List.of(List.of("a")), storage.groups);
+      neverComes.close();
+    }
+  }
+
+  /** A committer that waits up to 30 s for each announced unit; {@link #waiting} counts waits. */
+  private GroupCommitter patient() {
+    storage.gate.countDown(); // commits go straight through
+    return new GroupCommitter(
+        storage, Thread.ofVirtual().factory(), Duration.ofSeconds(30), waiting::release);
+  }
+
+  private static UnitOfWork unit(String key, Durability durability) {
+    return new UnitOfWork().put("docs", key, key).durability(durability);
+  }
+
+  /** Records each commit's durability; the first commit waits for {@link #gate}. */
+  private static final class GatedStorage implements Storage {
+    final InMemoryStorage delegate = InMemoryStorage.create();
+    final CountDownLatch entered = new CountDownLatch(1);
+    final CountDownLatch gate = new CountDownLatch(1);
+    final List<Durability> commits = new CopyOnWriteArrayList<>();
+    /** The keys each commit wrote, in order. */
+    final List<List<String>> groups = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void commit(UnitOfWork unit) {
+      entered.countDown();
+      try {
+        if (!gate.await(5, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("gate not opened");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      delegate.commit(unit);
+      commits.add(unit.durability());
+      groups.add(
+          unit.operations().stream()
+              .map(op -> ((UnitOfWork.KvPut) op).key())
+              .toList());
+    }
+
+    @Override
+    public KvStore kv() {
+      return delegate.kv();
+    }
+
+    @Override
+    public VectorStore vectors() {
+      return delegate.vectors();
+    }
+
+    @Override
+    public GraphStore graph() {
+      return delegate.graph();
+    }
+
+    @Override
+    public DocStatusStore docStatus() {
+      return delegate.docStatus();
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
+}
