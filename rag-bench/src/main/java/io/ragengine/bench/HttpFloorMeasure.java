@@ -24,7 +24,7 @@ import okhttp3.Response;
 /**
  * What one model call costs above the provider's latency on this machine, before the engine adds
  * anything: the floor under {@link RagQueryMeasure}'s concurrency-1 latency. One call at a time,
- * for a server latency of 10 ms (the query's embedding) and 50 ms (its answer):
+ * for a server latency of 0 (back to back), 10 ms (the query's embedding) and 50 ms (its answer):
  *
  * <ul>
  *   <li>a raw loopback socket whose server thread parks for the latency and answers 8 bytes;
@@ -44,7 +44,7 @@ public final class HttpFloorMeasure {
   public static void main(String[] args) throws Exception {
     int calls = args.length > 0 ? Integer.parseInt(args[0]) : 200;
     System.out.println(EngineRig.machine());
-    for (int ms : new int[] {10, 50}) {
+    for (int ms : new int[] {0, 10, 50}) {
       rawSocket(ms, calls);
       try (FakeOpenAiServer server =
           FakeOpenAiServer.start(
