@@ -62,16 +62,8 @@ final class Json {
     byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
     int n = utf8.length;
     int extra = 0;
-    for (int i = 0; i < n; ) {
-      if (i + 8 <= n && !mayNeedEscape((long) LONGS.get(utf8, i))) {
-        i += 8; // the common case: eight bytes checked at once
-        continue;
-      }
-      for (int end = Math.min(n, i + 8); i < end; i++) {
-        if (needsEscape(utf8[i])) {
-          extra += escapeLength(utf8[i]) - 1;
-        }
-      }
+    for (int i = nextEscape(utf8, 0); i < n; i = nextEscape(utf8, i + 1)) {
+      extra += escapeLength(utf8[i]) - 1;
     }
     if (extra == 0) {
       return utf8;
@@ -79,40 +71,55 @@ final class Json {
     byte[] out = new byte[n + extra];
     int o = 0;
     int run = 0; // start of the bytes not yet copied
-    for (int i = 0; i < n; ) {
-      if (i + 8 <= n && !mayNeedEscape((long) LONGS.get(utf8, i))) {
-        i += 8;
-        continue;
-      }
-      for (int end = Math.min(n, i + 8); i < end; i++) {
-        byte b = utf8[i];
-        if (!needsEscape(b)) {
-          continue;
-        }
-        System.arraycopy(utf8, run, out, o, i - run);
-        o += i - run;
-        run = i + 1;
-        out[o++] = '\\';
-        switch (b) {
-          case '"' -> out[o++] = '"';
-          case '\\' -> out[o++] = '\\';
-          case '\n' -> out[o++] = 'n';
-          case '\r' -> out[o++] = 'r';
-          case '\t' -> out[o++] = 't';
-          case '\b' -> out[o++] = 'b';
-          case '\f' -> out[o++] = 'f';
-          default -> {
-            out[o++] = 'u';
-            out[o++] = '0';
-            out[o++] = '0';
-            out[o++] = HEX[b >> 4];
-            out[o++] = HEX[b & 0xF];
-          }
+    for (int i = nextEscape(utf8, 0); i < n; i = nextEscape(utf8, i + 1)) {
+      System.arraycopy(utf8, run, out, o, i - run);
+      o += i - run;
+      run = i + 1;
+      byte b = utf8[i];
+      out[o++] = '\\';
+      switch (b) {
+        case '"' -> out[o++] = '"';
+        case '\\' -> out[o++] = '\\';
+        case '\n' -> out[o++] = 'n';
+        case '\r' -> out[o++] = 'r';
+        case '\t' -> out[o++] = 't';
+        case '\b' -> out[o++] = 'b';
+        case '\f' -> out[o++] = 'f';
+        default -> {
+          out[o++] = 'u';
+          out[o++] = '0';
+          out[o++] = '0';
+          out[o++] = HEX[b >> 4];
+          out[o++] = HEX[b & 0xF];
         }
       }
     }
     System.arraycopy(utf8, run, out, o, n - run);
     return out;
+  }
+
+  /**
+   * The index of the first byte at or after {@code from} that needs an escape, or {@code
+   * utf8.length}: eight bytes checked at a time where none does, one at a time where one may.
+   */
+  private static int nextEscape(byte[] utf8, int from) {
+    int n = utf8.length;
+    int i = from;
+    for (; i + 8 <= n; i += 8) {
+      if (mayNeedEscape((long) LONGS.get(utf8, i))) {
+        for (int j = i; j < i + 8; j++) {
+          if (needsEscape(utf8[j])) {
+            return j;
+          }
+        }
+      }
+    }
+    for (; i < n; i++) {
+      if (needsEscape(utf8[i])) {
+        return i;
+      }
+    }
+    return n;
   }
 
   /** A control character, a quote or a backslash (never a byte of a multi-byte sequence). */
