@@ -206,7 +206,11 @@ public final class FlatVectorIndex {
     if (Float.isNaN(minScore)) {
       throw new IllegalArgumentException("minScore: NaN (expected: a number)");
     }
-    float[] q = Vectors.normalized(query, "vector");
+    // The float16 kernel takes the query in its own form, made once per search, not per range.
+    float[] q =
+        encoding == VectorEncoding.FLOAT16
+            ? KERNEL.halfQuery(Vectors.normalized(query, "vector"))
+            : Vectors.normalized(query, "vector");
     int n = size;
     int parts = (int) Math.max(1, Math.min(parallelism, (long) n * dimensions / MIN_ELEMENTS_PER_PART));
     List<TopK> heaps = new ArrayList<>(parts);
@@ -247,10 +251,11 @@ public final class FlatVectorIndex {
     return List.copyOf(all.subList(0, Math.min(topK, all.size())));
   }
 
+  /** Scans {@code [from, to)}; {@code q} is normalised, and in the kernel's form for float16. */
   private TopK scan(
       float[] q, int from, int to, int topK, float minScore, @Nullable Predicate<String> filter) {
     return encoding == VectorEncoding.FLOAT16
-        ? scanHalf(KERNEL.halfQuery(q), from, to, new TopK(topK, ids), minScore, filter)
+        ? scanHalf(q, from, to, new TopK(topK, ids), minScore, filter)
         : scanByte(q, from, to, new TopK(topK, ids), minScore, filter);
   }
 
