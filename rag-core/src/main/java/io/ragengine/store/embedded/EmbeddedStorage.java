@@ -249,6 +249,19 @@ public final class EmbeddedStorage implements Storage {
         });
   }
 
+  /** The database's page size in bytes, as SQLite reports it. For tests. */
+  int pageSize() {
+    return read(
+        "read",
+        c -> {
+          try (Statement statement = c.createStatement();
+              ResultSet rows = statement.executeQuery("PRAGMA page_size")) {
+            rows.next();
+            return rows.getInt(1);
+          }
+        });
+  }
+
   @Override
   public void close() {
     if (closed) {
@@ -345,6 +358,9 @@ public final class EmbeddedStorage implements Storage {
       Connection connection = DriverManager.getConnection("jdbc:sqlite:" + databaseFile);
       try (Statement statement = connection.createStatement()) {
         statement.execute("PRAGMA busy_timeout = 30000");
+        // Only takes effect on a database file that is still empty, so before the first table
+        // (and before WAL mode, which fixes it); a no-op on an existing database.
+        statement.execute("PRAGMA page_size = " + config.pageSize());
         statement.execute("PRAGMA journal_mode = WAL");
         statement.execute("PRAGMA synchronous = FULL");
         connection.setAutoCommit(false);

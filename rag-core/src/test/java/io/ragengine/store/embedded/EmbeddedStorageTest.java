@@ -174,8 +174,67 @@ final class EmbeddedStorageTest {
   @Test
   void config_toBuilder_keepsSettings() {
     var config =
-        EmbeddedStorageConfig.builder().directory(directory).searchParallelism(1).build();
+        EmbeddedStorageConfig.builder()
+            .directory(directory)
+            .searchParallelism(1)
+            .pageSize(65_536)
+            .build();
     assertEquals(config, config.toBuilder().build());
+  }
+
+  @Test
+  void config_badPageSize_throwsWithNameValueAndConstraint() {
+    for (int bad : new int[] {0, 256, 1000, 131_072, -4096}) {
+      var e =
+          assertThrows(
+              IllegalArgumentException.class, () -> EmbeddedStorageConfig.builder().pageSize(bad));
+      assertEquals(
+          "pageSize: " + bad + " (expected: a power of two from 512 to 65536)", e.getMessage());
+    }
+    var e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new EmbeddedStorageConfig(directory, VectorEncoding.FLOAT16, 1, 1, 3000));
+    assertEquals("pageSize: 3000 (expected: a power of two from 512 to 65536)", e.getMessage());
+    assertEquals(
+        EmbeddedStorageConfig.DEFAULT_PAGE_SIZE,
+        new EmbeddedStorageConfig(directory, VectorEncoding.FLOAT16, 1, 1).pageSize());
+  }
+
+  @Test
+  void open_newDatabase_usesConfiguredPageSize() {
+    try (EmbeddedStorage storage = open()) {
+      assertEquals(EmbeddedStorageConfig.DEFAULT_PAGE_SIZE, storage.pageSize());
+    }
+    Path other = directory.resolve("other");
+    var config = EmbeddedStorageConfig.builder().directory(other).pageSize(65_536).build();
+    try (EmbeddedStorage storage = EmbeddedStorage.open(config)) {
+      assertEquals(65_536, storage.pageSize());
+      storage.commit(new UnitOfWork().put("docs", "d", "x".repeat(100_000)));
+    }
+    try (EmbeddedStorage storage = EmbeddedStorage.open(config)) {
+      assertEquals("x".repeat(100_000), storage.kv().get("docs", "d").orElseThrow());
+    }
+  }
+
+  @Test
+  void open_existingDatabase_keepsItsPageSizeAndData() {
+    var small = EmbeddedStorageConfig.builder().directory(directory).pageSize(4_096).build();
+    try (EmbeddedStorage storage = EmbeddedStorage.open(small)) {
+      storage.commit(
+          new UnitOfWork()
+              .put("docs", "d", "text")
+              .upsertVector("chunks", "c", new float[] {1, 0, 0}));
+    }
+    // Reopened with the default (16 KiB): SQLite cannot change the size of a WAL database, and
+    // the data must read back unchanged.
+    try (EmbeddedStorage storage = open()) {
+      assertEquals(4_096, storage.pageSize());
+      assertEquals("text", storage.kv().get("docs", "d").orElseThrow());
+      assertEquals("c", storage.vectors().query("chunks", new float[] {1, 0, 0}, 1).get(0).id());
+      storage.commit(new UnitOfWork().put("docs", "e", "more"));
+      assertEquals("more", storage.kv().get("docs", "e").orElseThrow());
+    }
   }
 
   @Test
