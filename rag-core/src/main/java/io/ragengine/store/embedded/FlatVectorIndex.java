@@ -10,7 +10,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -28,10 +28,11 @@ import org.jspecify.annotations.Nullable;
  * backward-shift deletion, load at most 1/2) rather than a {@code HashMap}, which would cost about
  * 50 bytes per vector in nodes and boxed integers. A search keeps a bounded min-heap of the best
  * {@code topK}; with {@code parallelism > 1} and enough work ({@link #MIN_ELEMENTS_PER_PART}) it
- * splits the scan into ranges, scans the first on the calling thread, offers the others to the
- * helper executor, and merges the heaps. A range the helper has not started by the time the caller
- * is done with its own is scanned by the caller: a busy helper (many concurrent searches, one
- * helper thread per spare core) never makes a search slower than scanning alone. The inner
+ * cuts the scan into small ranges that the calling thread and helper tasks claim one at a time,
+ * each into its own heap, and merges the heaps. The caller starts at once and a helper joins when
+ * its thread gets to run; a helper that has not started when the ranges run out is cancelled, so a
+ * busy or slow-waking helper (many concurrent searches, one helper thread per spare core) never
+ * makes a search slower than scanning alone. The inner
  * loops live in a {@link DotKernel}: the incubating Vector API when the application enables it
  * ({@code --add-modules jdk.incubator.vector}), plain Java with four accumulators otherwise.
  *
@@ -48,6 +49,12 @@ public final class FlatVectorIndex {
    * about 0.03-0.08 ms on the 2-core machine of docs/benchmarks.md.
    */
   static final long MIN_ELEMENTS_PER_PART = 1L << 19;
+
+  /** A split scan cuts the vectors into this many ranges per participant (caller or helper). */
+  static final int RANGES_PER_PARTICIPANT = 8;
+
+  /** ...but no range smaller than this many elements, so claiming one stays negligible. */
+  static final long MIN_ELEMENTS_PER_RANGE = 1L << 16;
 
   private static final int INITIAL_CAPACITY = 16;
   private static final String NO_ID = "";
@@ -213,30 +220,10 @@ public final class FlatVectorIndex {
             : Vectors.normalized(query, "vector");
     int n = size;
     int parts = (int) Math.max(1, Math.min(parallelism, (long) n * dimensions / MIN_ELEMENTS_PER_PART));
-    List<TopK> heaps = new ArrayList<>(parts);
-    if (parts == 1) {
-      heaps.add(scan(q, 0, n, topK, minScore, idFilter));
-    } else {
-      List<Part> others = new ArrayList<>(parts - 1);
-      for (int p = 1; p < parts; p++) {
-        int from = (int) ((long) n * p / parts);
-        int to = (int) ((long) n * (p + 1) / parts);
-        Part part = new Part(() -> scan(q, from, to, topK, minScore, idFilter));
-        others.add(part);
-        try {
-          helper.execute(part::runIfUnclaimed);
-        } catch (RejectedExecutionException e) {
-          // the helper is shutting down: the caller scans this range below
-        }
-      }
-      heaps.add(scan(q, 0, n / parts, topK, minScore, idFilter));
-      for (Part part : others) {
-        part.runIfUnclaimed(); // not started by the helper yet: scan it here
-      }
-      for (Part part : others) {
-        heaps.add(part.join());
-      }
-    }
+    List<TopK> heaps =
+        parts == 1
+            ? List.of(scan(q, 0, n, new TopK(topK, ids), minScore, idFilter))
+            : splitScan(q, n, parts, topK, minScore, idFilter);
     List<VectorMatch> all = new ArrayList<>();
     for (TopK heap : heaps) {
       for (int i = 0; i < heap.count; i++) {
@@ -251,12 +238,66 @@ public final class FlatVectorIndex {
     return List.copyOf(all.subList(0, Math.min(topK, all.size())));
   }
 
-  /** Scans {@code [from, to)}; {@code q} is normalised, and in the kernel's form for float16. */
+  /**
+   * A scan split among the caller and {@code parts - 1} helper tasks: the vectors are cut into
+   * {@code ranges} ranges, and each participant claims the next unclaimed range until none is left,
+   * keeping its own heap. The caller starts at once; a helper joins whenever its thread gets to
+   * run, and one that has not started when the caller runs out of ranges is cancelled rather than
+   * waited for. So the caller waits at most for the range a helper is in the middle of, never for
+   * a helper that wakes late (waking an idle thread took up to half a millisecond on the 2-core
+   * machine of docs/benchmarks.md, and with two fixed halves the caller sat idle for it).
+   */
+  private List<TopK> splitScan(
+      float[] q, int n, int parts, int topK, float minScore, @Nullable Predicate<String> filter) {
+    long elements = (long) n * dimensions;
+    int ranges =
+        (int)
+            Math.min(
+                n,
+                Math.max(
+                    parts,
+                    Math.min((long) parts * RANGES_PER_PARTICIPANT,
+                        elements / MIN_ELEMENTS_PER_RANGE)));
+    AtomicInteger next = new AtomicInteger();
+    Supplier<TopK> work =
+        () -> {
+          TopK heap = new TopK(topK, ids);
+          for (int r = next.getAndIncrement(); r < ranges; r = next.getAndIncrement()) {
+            scan(q, (int) ((long) n * r / ranges), (int) ((long) n * (r + 1) / ranges), heap,
+                minScore, filter);
+          }
+          return heap;
+        };
+    List<Helper> helpers = new ArrayList<>(parts - 1);
+    for (int p = 1; p < parts; p++) {
+      Helper h = new Helper(work);
+      helpers.add(h);
+      try {
+        helper.execute(h::run);
+      } catch (RejectedExecutionException e) {
+        // the helper is shutting down: the caller claims every range itself
+      }
+    }
+    List<TopK> heaps = new ArrayList<>(parts);
+    heaps.add(work.get());
+    for (Helper h : helpers) {
+      TopK heap = h.cancelOrJoin();
+      if (heap != null) {
+        heaps.add(heap);
+      }
+    }
+    return heaps;
+  }
+
+  /**
+   * Scans {@code [from, to)} into {@code heap}; {@code q} is normalised, and in the kernel's form
+   * for float16.
+   */
   private TopK scan(
-      float[] q, int from, int to, int topK, float minScore, @Nullable Predicate<String> filter) {
+      float[] q, int from, int to, TopK heap, float minScore, @Nullable Predicate<String> filter) {
     return encoding == VectorEncoding.FLOAT16
-        ? scanHalf(q, from, to, new TopK(topK, ids), minScore, filter)
-        : scanByte(q, from, to, new TopK(topK, ids), minScore, filter);
+        ? scanHalf(q, from, to, heap, minScore, filter)
+        : scanByte(q, from, to, heap, minScore, filter);
   }
 
   // One loop per encoding, so that each stays monomorphic and its kernel inlined even when one
@@ -398,28 +439,37 @@ public final class FlatVectorIndex {
     }
   }
 
-  /** One range of a split scan, run by whichever of the helper and the caller claims it first. */
-  private static final class Part {
-    private final Supplier<TopK> scan;
-    private final AtomicBoolean claimed = new AtomicBoolean();
+  /** A helper's share of a split scan: it runs, or the caller cancels it before it starts. */
+  private static final class Helper {
+    private static final int WAITING = 0;
+    private static final int RUNNING = 1;
+    private static final int CANCELLED = 2;
+
+    private final AtomicInteger state = new AtomicInteger(WAITING);
+    private final Supplier<TopK> work;
     private final CompletableFuture<TopK> result = new CompletableFuture<>();
 
-    Part(Supplier<TopK> scan) {
-      this.scan = scan;
+    Helper(Supplier<TopK> work) {
+      this.work = work;
     }
 
-    void runIfUnclaimed() {
-      if (!claimed.compareAndSet(false, true)) {
+    /** Runs on the helper executor; does nothing once cancelled. */
+    void run() {
+      if (!state.compareAndSet(WAITING, RUNNING)) {
         return;
       }
       try {
-        result.complete(scan.get());
+        result.complete(work.get());
       } catch (Throwable t) {
         result.completeExceptionally(t);
       }
     }
 
-    TopK join() {
+    /** Null if the helper had not started (it never will now); else its heap, once it is done. */
+    @Nullable TopK cancelOrJoin() {
+      if (state.compareAndSet(WAITING, CANCELLED)) {
+        return null;
+      }
       return result.join();
     }
   }

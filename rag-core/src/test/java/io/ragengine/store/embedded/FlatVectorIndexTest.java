@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 final class FlatVectorIndexTest {
@@ -122,6 +123,60 @@ final class FlatVectorIndexTest {
     assertEquals(serial.search(query, 7, VectorStore.NO_MIN_SCORE, null), found);
     assertEquals(3, neverRun.size()); // three ranges were offered; the caller took them all
     neverRun.forEach(Runnable::run); // a late helper finds them claimed and does nothing
+  }
+
+  @Test
+  void search_helperRunsFirst_takesEveryRange_resultEqualsSerial() {
+    // An executor that runs the helper's share inside execute(): the helper claims every range
+    // before the caller starts, and the caller's own heap stays empty.
+    FlatVectorIndex serial = FlatVectorIndex.create(32, VectorEncoding.FLOAT16);
+    FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, Runnable::run);
+    Random random = new Random(8);
+    for (int i = 0; i < FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32; i++) {
+      float[] v = gaussian(random, 32);
+      serial.upsert("v" + i, v);
+      split.upsert("v" + i, v);
+    }
+    float[] query = gaussian(random, 32);
+    assertEquals(
+        serial.search(query, 9, VectorStore.NO_MIN_SCORE, null),
+        split.search(query, 9, VectorStore.NO_MIN_SCORE, null));
+  }
+
+  @Test
+  void search_helperJoinsMidScan_rangesSharedWithoutLossOrRepeat() {
+    // The helper's task is held back, then run from inside the caller's scan (through the id
+    // filter, which the scan calls) after the caller has seen its first vectors: the helper claims
+    // the remaining ranges, the caller finishes the range it is in. Every vector must be scanned
+    // exactly once, and the result must equal a serial scan's.
+    List<Runnable> held = new ArrayList<>();
+    FlatVectorIndex serial = FlatVectorIndex.create(32, VectorEncoding.FLOAT16);
+    FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, held::add);
+    Random random = new Random(9);
+    int n = (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32);
+    for (int i = 0; i < n; i++) {
+      float[] v = gaussian(random, 32);
+      serial.upsert("v" + i, v);
+      split.upsert("v" + i, v);
+    }
+    float[] query = gaussian(random, 32);
+    Map<String, Integer> seen = new HashMap<>();
+    Thread caller = Thread.currentThread();
+    int[] callerOffers = new int[1];
+    Predicate<String> filter =
+        id -> {
+          seen.merge(id, 1, Integer::sum);
+          if (Thread.currentThread() == caller && ++callerOffers[0] == 3 && !held.isEmpty()) {
+            held.remove(0).run(); // the helper wakes now, on this thread
+          }
+          return true;
+        };
+
+    List<VectorMatch> found = split.search(query, n, VectorStore.NO_MIN_SCORE, filter);
+
+    assertEquals(serial.search(query, n, VectorStore.NO_MIN_SCORE, null), found);
+    assertEquals(n, seen.size());
+    assertTrue(seen.values().stream().allMatch(times -> times == 1), "a vector scanned twice");
   }
 
   @Test
