@@ -22,8 +22,8 @@ import java.util.SplittableRandom;
  * 1-100 and of the last 100, then the time to reopen (load vectors and graph into memory).
  *
  * <p>Run: {@code java -Xmx2g -cp rag-bench/target/benchmarks.jar
- * io.ragengine.bench.CommitThroughputMeasure [documents] [directory]} (default 10000 documents, a
- * temporary directory).
+ * io.ragengine.bench.CommitThroughputMeasure [documents] [directory] [pageSize]} (default 10000
+ * documents, a temporary directory, and the storage's default page size for a new database).
  */
 public final class CommitThroughputMeasure {
   private CommitThroughputMeasure() {}
@@ -35,7 +35,11 @@ public final class CommitThroughputMeasure {
     SplittableRandom random = new SplittableRandom(1);
     String text = "x".repeat(1_200 * 4); // a 1,200-token chunk is about 4,800 characters
     long[] nanos = new long[documents];
-    EmbeddedStorageConfig config = EmbeddedStorageConfig.builder().directory(directory).build();
+    EmbeddedStorageConfig.Builder builder = EmbeddedStorageConfig.builder().directory(directory);
+    if (args.length > 2) {
+      builder.pageSize(Integer.parseInt(args[2]));
+    }
+    EmbeddedStorageConfig config = builder.build();
     try (EmbeddedStorage storage = EmbeddedStorage.open(config)) {
       for (int doc = 0; doc < documents; doc++) {
         UnitOfWork unit = unit(doc, random, text);
