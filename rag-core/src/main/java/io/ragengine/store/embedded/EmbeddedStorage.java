@@ -238,24 +238,21 @@ public final class EmbeddedStorage implements Storage {
    * that runs this read; with one JDBC thread, the level the last commit ran at. For tests.
    */
   int synchronousLevel() {
-    return read(
-        "read",
-        c -> {
-          try (Statement statement = c.createStatement();
-              ResultSet rows = statement.executeQuery("PRAGMA synchronous")) {
-            rows.next();
-            return rows.getInt(1);
-          }
-        });
+    return pragma("synchronous");
   }
 
   /** The database's page size in bytes, as SQLite reports it. For tests. */
   int pageSize() {
+    return pragma("page_size");
+  }
+
+  /** Reads the integer {@code PRAGMA name} on the connection of the JDBC thread that runs it. */
+  private int pragma(String name) {
     return read(
         "read",
         c -> {
           try (Statement statement = c.createStatement();
-              ResultSet rows = statement.executeQuery("PRAGMA page_size")) {
+              ResultSet rows = statement.executeQuery("PRAGMA " + name)) {
             rows.next();
             return rows.getInt(1);
           }

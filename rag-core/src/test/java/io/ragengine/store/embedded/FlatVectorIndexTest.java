@@ -89,11 +89,7 @@ final class FlatVectorIndexTest {
     try {
       FlatVectorIndex serial = FlatVectorIndex.create(16, VectorEncoding.FLOAT16);
       FlatVectorIndex parallel = FlatVectorIndex.create(16, VectorEncoding.FLOAT16, 2, helper);
-      for (int i = 0; i < FlatVectorIndex.MIN_ELEMENTS_PER_PART * 3 / 16; i++) {
-        float[] v = gaussian(random, 16);
-        serial.upsert("v" + i, v);
-        parallel.upsert("v" + i, v);
-      }
+      fillBoth(serial, parallel, (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 3 / 16), random);
       for (int q = 0; q < 5; q++) {
         float[] query = gaussian(random, 16);
         assertEquals(
@@ -111,18 +107,14 @@ final class FlatVectorIndexTest {
     FlatVectorIndex serial = FlatVectorIndex.create(64, VectorEncoding.INT8);
     FlatVectorIndex split = FlatVectorIndex.create(64, VectorEncoding.INT8, 4, neverRun::add);
     Random random = new Random(5);
-    for (int i = 0; i < FlatVectorIndex.MIN_ELEMENTS_PER_PART * 4 / 64; i++) {
-      float[] v = gaussian(random, 64);
-      serial.upsert("v" + i, v);
-      split.upsert("v" + i, v);
-    }
+    fillBoth(serial, split, (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 4 / 64), random);
     float[] query = gaussian(random, 64);
 
     List<VectorMatch> found = split.search(query, 7, VectorStore.NO_MIN_SCORE, null);
 
     assertEquals(serial.search(query, 7, VectorStore.NO_MIN_SCORE, null), found);
-    assertEquals(3, neverRun.size()); // three ranges were offered; the caller took them all
-    neverRun.forEach(Runnable::run); // a late helper finds them claimed and does nothing
+    assertEquals(3, neverRun.size()); // three helpers were asked; the caller claimed every range
+    neverRun.forEach(Runnable::run); // a helper that starts late finds itself cancelled
   }
 
   @Test
@@ -132,11 +124,7 @@ final class FlatVectorIndexTest {
     FlatVectorIndex serial = FlatVectorIndex.create(32, VectorEncoding.FLOAT16);
     FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, Runnable::run);
     Random random = new Random(8);
-    for (int i = 0; i < FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32; i++) {
-      float[] v = gaussian(random, 32);
-      serial.upsert("v" + i, v);
-      split.upsert("v" + i, v);
-    }
+    fillBoth(serial, split, (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32), random);
     float[] query = gaussian(random, 32);
     assertEquals(
         serial.search(query, 9, VectorStore.NO_MIN_SCORE, null),
@@ -154,19 +142,14 @@ final class FlatVectorIndexTest {
     FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, held::add);
     Random random = new Random(9);
     int n = (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32);
-    for (int i = 0; i < n; i++) {
-      float[] v = gaussian(random, 32);
-      serial.upsert("v" + i, v);
-      split.upsert("v" + i, v);
-    }
+    fillBoth(serial, split, n, random);
     float[] query = gaussian(random, 32);
     Map<String, Integer> seen = new HashMap<>();
-    Thread caller = Thread.currentThread();
-    int[] callerOffers = new int[1];
+    int[] offers = new int[1];
     Predicate<String> filter =
         id -> {
           seen.merge(id, 1, Integer::sum);
-          if (Thread.currentThread() == caller && ++callerOffers[0] == 3 && !held.isEmpty()) {
+          if (++offers[0] == 3 && !held.isEmpty()) {
             held.remove(0).run(); // the helper wakes now, on this thread
           }
           return true;
@@ -264,6 +247,15 @@ final class FlatVectorIndexTest {
     }
     all.sort(Map.Entry.<String, Double>comparingByValue(Comparator.reverseOrder()));
     return all.subList(0, k).stream().map(Map.Entry::getKey).toList();
+  }
+
+  /** Puts the same {@code count} random vectors, ids {@code v0...}, into both indexes. */
+  private static void fillBoth(FlatVectorIndex a, FlatVectorIndex b, int count, Random random) {
+    for (int i = 0; i < count; i++) {
+      float[] v = gaussian(random, a.dimensions());
+      a.upsert("v" + i, v);
+      b.upsert("v" + i, v);
+    }
   }
 
   private static float[] gaussian(Random random, int dims) {
