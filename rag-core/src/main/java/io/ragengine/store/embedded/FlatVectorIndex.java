@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -201,7 +202,9 @@ public final class FlatVectorIndex {
   /**
    * Returns up to {@code topK} stored vectors most similar to {@code query}, best first, ties by
    * id; only matches scoring at least {@code minScore} and accepted by {@code idFilter} (when not
-   * null) are kept. {@code idFilter} may be called from several threads at once.
+   * null) are kept. {@code idFilter} may be called from several threads at once; if it throws,
+   * the search stops and throws the same exception, after every helper thread has stopped
+   * scanning.
    *
    * @throws IllegalArgumentException if {@code topK} is not positive, {@code minScore} is NaN, or
    *     {@code query} has the wrong dimension, is all zeros or has a non-finite element
@@ -279,12 +282,35 @@ public final class FlatVectorIndex {
       }
     }
     List<TopK> heaps = new ArrayList<>(parts);
-    heaps.add(work.get());
+    @Nullable Throwable failure = null;
+    try {
+      heaps.add(work.get());
+    } catch (RuntimeException | Error e) { // from the id filter
+      failure = e;
+      next.set(ranges); // nobody claims another range
+    }
+    // Every helper is cancelled or finished before the search returns, even when it fails: no
+    // helper still reads the arrays once the caller has let go of the storage's read lock.
     for (Helper h : helpers) {
-      TopK heap = h.cancelOrJoin();
-      if (heap != null) {
-        heaps.add(heap);
+      try {
+        TopK heap = h.cancelOrJoin();
+        if (heap != null) {
+          heaps.add(heap);
+        }
+      } catch (RuntimeException | Error e) {
+        next.set(ranges);
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
       }
+    }
+    if (failure instanceof RuntimeException e) {
+      throw e;
+    }
+    if (failure instanceof Error e) {
+      throw e;
     }
     return heaps;
   }
@@ -465,12 +491,27 @@ public final class FlatVectorIndex {
       }
     }
 
-    /** Null if the helper had not started (it never will now); else its heap, once it is done. */
+    /**
+     * Null if the helper had not started (it never will now); else its heap, once it is done.
+     *
+     * @throws RuntimeException what the helper's scan threw (the id filter's exception)
+     */
     @Nullable TopK cancelOrJoin() {
       if (state.compareAndSet(WAITING, CANCELLED)) {
         return null;
       }
-      return result.join();
+      try {
+        return result.join();
+      } catch (CompletionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof RuntimeException re) {
+          throw re;
+        }
+        if (cause instanceof Error err) {
+          throw err;
+        }
+        throw e;
+      }
     }
   }
 

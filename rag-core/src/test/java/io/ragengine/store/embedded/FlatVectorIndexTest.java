@@ -163,6 +163,58 @@ final class FlatVectorIndexTest {
   }
 
   @Test
+  void search_filterThrowsInHelper_searchThrowsIt() {
+    // The helper runs from inside the caller's scan and meets the failing id in its ranges; the
+    // search must throw the filter's own exception, not a wrapper.
+    List<Runnable> held = new ArrayList<>();
+    FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, held::add);
+    Random random = new Random(10);
+    int n = (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32);
+    fillBoth(split, FlatVectorIndex.create(32, VectorEncoding.FLOAT16), n, random);
+    String last = "v" + (n - 1); // in the last range, which the helper claims
+    int[] offers = new int[1];
+    Predicate<String> filter =
+        id -> {
+          if (id.equals(last)) {
+            throw new IllegalStateException("filter failed on " + id);
+          }
+          if (++offers[0] == 3 && !held.isEmpty()) {
+            held.remove(0).run();
+          }
+          return true;
+        };
+
+    var e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> split.search(gaussian(random, 32), n, VectorStore.NO_MIN_SCORE, filter));
+    assertEquals("filter failed on " + last, e.getMessage());
+  }
+
+  @Test
+  void search_filterThrowsInCaller_helperCancelledBeforeItStarts() {
+    List<Runnable> held = new ArrayList<>();
+    FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, held::add);
+    Random random = new Random(12);
+    int n = (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32);
+    fillBoth(split, FlatVectorIndex.create(32, VectorEncoding.FLOAT16), n, random);
+    int[] calls = new int[1];
+    Predicate<String> filter =
+        id -> {
+          calls[0]++;
+          throw new IllegalStateException("no");
+        };
+
+    assertThrows(
+        IllegalStateException.class,
+        () -> split.search(gaussian(random, 32), 5, VectorStore.NO_MIN_SCORE, filter));
+    assertEquals(1, calls[0]);
+    assertEquals(1, held.size());
+    held.get(0).run(); // the helper's thread gets to it now: cancelled, it scans nothing
+    assertEquals(1, calls[0]);
+  }
+
+  @Test
   void search_helperRejects_callerScansItself() {
     FlatVectorIndex split =
         FlatVectorIndex.create(
