@@ -11,7 +11,8 @@ import org.jspecify.annotations.Nullable;
  * @param directory the working directory that holds the database; created if missing
  * @param vectorEncoding how vectors are kept in memory for search
  * @param jdbcThreads platform threads that run all SQLite work, each with its own connection
- * @param searchParallelism ranges a large vector search is split into, one per core to use
+ * @param searchParallelism threads a large vector search runs on (the caller and {@code
+ *     searchParallelism - 1} helpers), one per core to use
  * @param pageSize the SQLite page size, in bytes, of a database this storage creates; a power of
  *     two from 512 to 65536. An existing database keeps the page size it was created with.
  */
@@ -133,8 +134,10 @@ public record EmbeddedStorageConfig(
     }
 
     /**
-     * Ranges a vector search over at least {@code 2 * 8192} vectors is split into; 1 searches on
-     * the calling thread only. Default {@value #DEFAULT_SEARCH_PARALLELISM}.
+     * Threads a vector search over at least 2 x 2^19 stored elements (vectors x dimensions) runs
+     * on: the caller and {@code searchParallelism - 1} helper threads, which share the scan in
+     * small ranges; 1 searches on the calling thread only. Default {@value
+     * #DEFAULT_SEARCH_PARALLELISM}.
      *
      * @throws IllegalArgumentException if not positive
      */
