@@ -35,8 +35,8 @@ public record EmbeddedStorageConfig(
   /**
    * The default {@link #pageSize()}: 16 KiB, so that a chunk of 1,200 tokens (about 5 KB of JSON)
    * or a 1536-d float32 vector (6 KB) fits in its page. With SQLite's 4 KiB default every such row
-   * spilled into overflow pages, and a 1,000-document ingest spent about 35 % more CPU in SQLite
-   * (docs/benchmarks.md).
+   * spilled into overflow pages, and a 1,000-document ingest spent half as much CPU again in
+   * SQLite (426-565 ms against 279-313 ms; docs/benchmarks.md).
    */
   public static final int DEFAULT_PAGE_SIZE = 16_384;
 
