@@ -306,13 +306,21 @@ public final class FlatVectorIndex {
         }
       }
     }
-    if (failure instanceof RuntimeException e) {
-      throw e;
-    }
-    if (failure instanceof Error e) {
-      throw e;
+    if (failure != null) {
+      throw unchecked(failure);
     }
     return heaps;
+  }
+
+  /**
+   * {@code t} to rethrow as it is: a scan throws only what the id filter throws (unchecked) or an
+   * error.
+   */
+  private static RuntimeException unchecked(Throwable t) {
+    if (t instanceof Error err) {
+      throw err;
+    }
+    return t instanceof RuntimeException re ? re : new IllegalStateException(t);
   }
 
   /**
@@ -503,14 +511,7 @@ public final class FlatVectorIndex {
       try {
         return result.join();
       } catch (CompletionException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof RuntimeException re) {
-          throw re;
-        }
-        if (cause instanceof Error err) {
-          throw err;
-        }
-        throw e;
+        throw unchecked(Objects.requireNonNullElse(e.getCause(), e));
       }
     }
   }
