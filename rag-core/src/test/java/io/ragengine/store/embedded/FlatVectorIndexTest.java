@@ -10,6 +10,7 @@ import io.ragengine.store.VectorStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -89,7 +90,7 @@ final class FlatVectorIndexTest {
     try {
       FlatVectorIndex serial = FlatVectorIndex.create(16, VectorEncoding.FLOAT16);
       FlatVectorIndex parallel = FlatVectorIndex.create(16, VectorEncoding.FLOAT16, 2, helper);
-      fillBoth(serial, parallel, (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 3 / 16), random);
+      fill(random, (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 3 / 16), serial, parallel);
       for (int q = 0; q < 5; q++) {
         float[] query = gaussian(random, 16);
         assertEquals(
@@ -107,7 +108,7 @@ final class FlatVectorIndexTest {
     FlatVectorIndex serial = FlatVectorIndex.create(64, VectorEncoding.INT8);
     FlatVectorIndex split = FlatVectorIndex.create(64, VectorEncoding.INT8, 4, neverRun::add);
     Random random = new Random(5);
-    fillBoth(serial, split, (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 4 / 64), random);
+    fill(random, (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 4 / 64), serial, split);
     float[] query = gaussian(random, 64);
 
     List<VectorMatch> found = split.search(query, 7, VectorStore.NO_MIN_SCORE, null);
@@ -124,7 +125,7 @@ final class FlatVectorIndexTest {
     FlatVectorIndex serial = FlatVectorIndex.create(32, VectorEncoding.FLOAT16);
     FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, Runnable::run);
     Random random = new Random(8);
-    fillBoth(serial, split, (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32), random);
+    fill(random, SPLIT_VECTORS, serial, split);
     float[] query = gaussian(random, 32);
     assertEquals(
         serial.search(query, 9, VectorStore.NO_MIN_SCORE, null),
@@ -139,26 +140,22 @@ final class FlatVectorIndexTest {
     // exactly once, and the result must equal a serial scan's.
     List<Runnable> held = new ArrayList<>();
     FlatVectorIndex serial = FlatVectorIndex.create(32, VectorEncoding.FLOAT16);
-    FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, held::add);
     Random random = new Random(9);
-    int n = (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32);
-    fillBoth(serial, split, n, random);
+    FlatVectorIndex split = heldSplit(held, random, serial);
     float[] query = gaussian(random, 32);
     Map<String, Integer> seen = new HashMap<>();
-    int[] offers = new int[1];
     Predicate<String> filter =
-        id -> {
-          seen.merge(id, 1, Integer::sum);
-          if (++offers[0] == 3 && !held.isEmpty()) {
-            held.remove(0).run(); // the helper wakes now, on this thread
-          }
-          return true;
-        };
+        wakingHelperAtThirdOffer(
+            held,
+            id -> {
+              seen.merge(id, 1, Integer::sum);
+              return true;
+            });
 
-    List<VectorMatch> found = split.search(query, n, VectorStore.NO_MIN_SCORE, filter);
+    List<VectorMatch> found = split.search(query, SPLIT_VECTORS, VectorStore.NO_MIN_SCORE, filter);
 
-    assertEquals(serial.search(query, n, VectorStore.NO_MIN_SCORE, null), found);
-    assertEquals(n, seen.size());
+    assertEquals(serial.search(query, SPLIT_VECTORS, VectorStore.NO_MIN_SCORE, null), found);
+    assertEquals(SPLIT_VECTORS, seen.size());
     assertTrue(seen.values().stream().allMatch(times -> times == 1), "a vector scanned twice");
   }
 
@@ -167,37 +164,32 @@ final class FlatVectorIndexTest {
     // The helper runs from inside the caller's scan and meets the failing id in its ranges; the
     // search must throw the filter's own exception, not a wrapper.
     List<Runnable> held = new ArrayList<>();
-    FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, held::add);
     Random random = new Random(10);
-    int n = (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32);
-    fillBoth(split, FlatVectorIndex.create(32, VectorEncoding.FLOAT16), n, random);
-    String last = "v" + (n - 1); // in the last range, which the helper claims
-    int[] offers = new int[1];
+    FlatVectorIndex split = heldSplit(held, random);
+    String last = "v" + (SPLIT_VECTORS - 1); // in the last range, which the helper claims
     Predicate<String> filter =
-        id -> {
-          if (id.equals(last)) {
-            throw new IllegalStateException("filter failed on " + id);
-          }
-          if (++offers[0] == 3 && !held.isEmpty()) {
-            held.remove(0).run();
-          }
-          return true;
-        };
+        wakingHelperAtThirdOffer(
+            held,
+            id -> {
+              if (id.equals(last)) {
+                throw new IllegalStateException("filter failed on " + id);
+              }
+              return true;
+            });
 
     var e =
         assertThrows(
             IllegalStateException.class,
-            () -> split.search(gaussian(random, 32), n, VectorStore.NO_MIN_SCORE, filter));
+            () ->
+                split.search(gaussian(random, 32), SPLIT_VECTORS, VectorStore.NO_MIN_SCORE, filter));
     assertEquals("filter failed on " + last, e.getMessage());
   }
 
   @Test
   void search_filterThrowsInCaller_helperCancelledBeforeItStarts() {
     List<Runnable> held = new ArrayList<>();
-    FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, held::add);
     Random random = new Random(12);
-    int n = (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32);
-    fillBoth(split, FlatVectorIndex.create(32, VectorEncoding.FLOAT16), n, random);
+    FlatVectorIndex split = heldSplit(held, random);
     int[] calls = new int[1];
     Predicate<String> filter =
         id -> {
@@ -301,13 +293,46 @@ final class FlatVectorIndexTest {
     return all.subList(0, k).stream().map(Map.Entry::getKey).toList();
   }
 
-  /** Puts the same {@code count} random vectors, ids {@code v0...}, into both indexes. */
-  private static void fillBoth(FlatVectorIndex a, FlatVectorIndex b, int count, Random random) {
+  /** Vectors of 32-d that make a scan split in two: twice the split threshold. */
+  private static final int SPLIT_VECTORS = (int) (FlatVectorIndex.MIN_ELEMENTS_PER_PART * 2 / 32);
+
+  /** Puts the same {@code count} random vectors, ids {@code v0...}, into every index. */
+  private static void fill(Random random, int count, FlatVectorIndex... indexes) {
     for (int i = 0; i < count; i++) {
-      float[] v = gaussian(random, a.dimensions());
-      a.upsert("v" + i, v);
-      b.upsert("v" + i, v);
+      float[] v = gaussian(random, indexes[0].dimensions());
+      for (FlatVectorIndex index : indexes) {
+        index.upsert("v" + i, v);
+      }
     }
+  }
+
+  /**
+   * A 32-d float16 index of {@link #SPLIT_VECTORS} vectors whose searches split in two, with the
+   * helper's share left in {@code held} for the test to run; {@code twins} get the same vectors.
+   */
+  private static FlatVectorIndex heldSplit(
+      List<Runnable> held, Random random, FlatVectorIndex... twins) {
+    FlatVectorIndex split = FlatVectorIndex.create(32, VectorEncoding.FLOAT16, 2, held::add);
+    FlatVectorIndex[] all = Arrays.copyOf(twins, twins.length + 1);
+    all[twins.length] = split;
+    fill(random, SPLIT_VECTORS, all);
+    return split;
+  }
+
+  /**
+   * An id filter that applies {@code check}, and at the scan's third offer runs the held helper
+   * task on the scanning thread: the helper then claims every range the caller has not.
+   */
+  private static Predicate<String> wakingHelperAtThirdOffer(
+      List<Runnable> held, Predicate<String> check) {
+    int[] offers = new int[1];
+    return id -> {
+      boolean keep = check.test(id);
+      if (++offers[0] == 3 && !held.isEmpty()) {
+        held.remove(0).run();
+      }
+      return keep;
+    };
   }
 
   private static float[] gaussian(Random random, int dims) {
