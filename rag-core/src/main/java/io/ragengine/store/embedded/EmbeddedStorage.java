@@ -101,6 +101,20 @@ public final class EmbeddedStorage implements Storage {
   /** Keys read by one statement of {@code getAll}: a power of two, far below SQLite's limit. */
   static final int KEYS_PER_READ = 256;
 
+  /**
+   * {@code KEYS_IN[b]} reads {@code 2^b} keys of one namespace. {@code getAll} rounds a slice up
+   * to a power of two (the extra parameters repeat its last key), so that only these few
+   * statements are prepared and cached per connection; built once, not per read.
+   */
+  private static final String[] KEYS_IN = new String[Integer.numberOfTrailingZeros(KEYS_PER_READ) + 1];
+
+  static {
+    for (int b = 0; b < KEYS_IN.length; b++) {
+      KEYS_IN[b] =
+          "SELECT key, value FROM kv WHERE ns = ? AND key IN (?" + ",?".repeat((1 << b) - 1) + ")";
+    }
+  }
+
   private final EmbeddedStorageConfig config;
   private final Path databaseFile;
   private final FileChannel lockChannel;
@@ -714,7 +728,8 @@ public final class EmbeddedStorage implements Storage {
             for (int from = 0; from < list.size(); from += KEYS_PER_READ) {
               List<String> slice = list.subList(from, Math.min(list.size(), from + KEYS_PER_READ));
               int params = slice.size() <= 1 ? 1 : Integer.highestOneBit(slice.size() - 1) << 1;
-              PreparedStatement statement = s.prepare(keysIn(params));
+              PreparedStatement statement =
+                  s.prepare(KEYS_IN[Integer.numberOfTrailingZeros(params)]);
               statement.setString(1, namespace);
               for (int i = 0; i < params; i++) {
                 statement.setString(i + 2, slice.get(Math.min(i, slice.size() - 1)));
@@ -736,16 +751,6 @@ public final class EmbeddedStorage implements Storage {
           });
     }
 
-    /**
-     * The SQL reading {@code n} keys of one namespace. Sizes up to {@link #KEYS_PER_READ} are
-     * rounded up to a power of two (the extra parameters repeat the last key) so that few distinct
-     * statements are prepared and cached per connection.
-     */
-    private static String keysIn(int n) {
-      StringBuilder sql = new StringBuilder("SELECT key, value FROM kv WHERE ns = ? AND key IN (?");
-      sql.append(",?".repeat(n - 1));
-      return sql.append(')').toString();
-    }
 
     private @Nullable String value(Session s, String namespace, String key) throws SQLException {
       PreparedStatement statement = s.prepare("SELECT value FROM kv WHERE ns = ? AND key = ?");
