@@ -192,7 +192,7 @@ public final class OpenAiChatModel implements ChatModel {
         g.writeStartObject();
         g.writeStringField("role", msg.role().name().toLowerCase(Locale.ROOT));
         g.writeFieldName("content");
-        Json.writeString(g, msg.content());
+        Json.writeString(g, bytes, msg.content());
         g.writeEndObject();
       }
       g.writeEndArray();

@@ -24,15 +24,20 @@ final class JsonTest {
     return out.toByteArray();
   }
 
-  private static byte[] fast(String text) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
+  /** {@code text} and "after" in an array, through a buffer presized for {@code expected} bytes. */
+  private static byte[] fast(String text, long expected) throws IOException {
+    Json.Buffer out = new Json.Buffer(expected);
     try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
       g.writeStartArray();
-      Json.writeString(g, text);
+      Json.writeString(g, out, text);
       g.writeString("after");
       g.writeEndArray();
     }
     return out.toByteArray();
+  }
+
+  private static byte[] fast(String text) throws IOException {
+    return fast(text, text.length() + 16L);
   }
 
   @Test
@@ -86,14 +91,43 @@ final class JsonTest {
   }
 
   @Test
-  void escapedUtf8_noEscapesNeeded_isTheUtf8Encoding() {
+  void writeString_noEscapesNeeded_isTheUtf8EncodingInQuotes() throws IOException {
     String text = "The river and the bridge, 漢字.";
-    assertArrayEquals(text.getBytes(StandardCharsets.UTF_8), Json.escapedUtf8(text));
+    assertEquals(
+        "[\"" + text + "\",\"after\"]", new String(fast(text), StandardCharsets.UTF_8));
   }
 
   @Test
-  void escapedUtf8_unpairedSurrogate_becomesQuestionMark() {
+  void writeString_unpairedSurrogate_becomesQuestionMark() throws IOException {
+    assertEquals("[\"a?b\",\"after\"]", new String(fast("a\uD800b"), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void writeString_growsATooSmallBuffer_evenWhenEscapesMakeTheTextLonger() throws IOException {
+    String text = "\u0001".repeat(1_000) + "\"quoted\"\n".repeat(1_000); // 6x and ~1.2x longer
+    for (long presized : new long[] {64, text.length(), text.length() * 6L + 64}) {
+      assertArrayEquals(jackson(text), fast(text, presized), () -> "presized " + presized);
+    }
+  }
+
+  @Test
+  void writeString_keepsTheGeneratorsPlace_afterAFieldNameAndBetweenValues() throws IOException {
+    Json.Buffer out = new Json.Buffer(16);
+    try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("model", "m");
+      g.writeFieldName("content");
+      Json.writeString(g, out, "line\none");
+      g.writeArrayFieldStart("input");
+      Json.writeString(g, out, "a");
+      g.writeString("b");
+      Json.writeString(g, out, "c\"");
+      g.writeEndArray();
+      g.writeNumberField("n", 1);
+      g.writeEndObject();
+    }
     assertEquals(
-        "a?b", new String(Json.escapedUtf8("a\uD800b"), StandardCharsets.UTF_8));
+        "{\"model\":\"m\",\"content\":\"line\\none\",\"input\":[\"a\",\"b\",\"c\\\"\"],\"n\":1}",
+        new String(out.toByteArray(), StandardCharsets.UTF_8));
   }
 }
