@@ -330,11 +330,9 @@ public final class RagEngine implements AutoCloseable {
             - tokenizer.count(question)
             - PROMPT_MARGIN_TOKENS;
     List<Source> sources = new ArrayList<>();
-    int chars = 0;
-    for (StoredChunk chunk : found.values()) {
-      chars += chunk.content().length() + 16;
-    }
-    StringBuilder context = new StringBuilder(chars); // one buffer, never regrown
+    // The pieces, joined once: String.join sizes one array and fills it, where a StringBuilder's
+    // toString() would copy the ~100 KB context a second time.
+    List<String> pieces = new ArrayList<>(3 * matches.size());
     for (VectorMatch m : matches) {
       StoredChunk chunk = found.get(m.id());
       if (chunk == null) {
@@ -345,15 +343,17 @@ public final class RagEngine implements AutoCloseable {
         break;
       }
       budget -= cost;
-      context.append('[').append(sources.size() + 1).append("] ").append(chunk.content());
-      context.append("\n\n");
+      pieces.add("[" + (sources.size() + 1) + "] ");
+      pieces.add(chunk.content());
+      pieces.add("\n\n");
       sources.add(new Source(m.id(), chunk.docId(), m.score(), chunk.content()));
     }
+    String context = String.join("", pieces);
     long retrieved = System.nanoTime();
     if (params.onlyContext()) {
       return new QueryResult(
           Optional.empty(),
-          context.toString(),
+          context,
           sources,
           new Timings(
               Duration.ofNanos(embedded - start),
@@ -361,8 +361,8 @@ public final class RagEngine implements AutoCloseable {
               Duration.ZERO,
               Duration.ofNanos(retrieved - start)));
     }
-    return answer(Objects.requireNonNull(chat), question, context.toString(), sources, listener,
-        start, embedded, retrieved);
+    return answer(Objects.requireNonNull(chat), question, context, sources, listener, start,
+        embedded, retrieved);
   }
 
   private QueryResult answer(
