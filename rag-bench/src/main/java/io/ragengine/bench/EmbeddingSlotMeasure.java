@@ -19,9 +19,9 @@ import java.util.TreeMap;
  * is, once the first batch is ready. Goal: at least 0.95.
  *
  * <p>With 2,000 chunks in batches of 32 there are 63 calls, so even a perfect pipeline has one
- * short round: 63 / 64 = 0.984 is the ceiling. 200-document ingests warm the JIT first: one by
- * default, {@code N} with {@code --warmups=N} (see {@link IngestOverheadMeasure} on why one is not
- * a steady state).
+ * short round: 63 / 64 = 0.984 is the ceiling. 200-document ingests warm the JIT first: 60 by
+ * default, {@code N} with {@code --warmups=N} (see {@link IngestOverheadMeasure} on why fewer are
+ * not a steady state).
  *
  * <p>After each run it prints where the slot time not spent in calls went, per slot (limiter
  * worker): idle before its first call (the ramp-up: the first 8 calls need 256 texts, that is 128
@@ -41,7 +41,7 @@ public final class EmbeddingSlotMeasure {
 
   public static void main(String[] arguments) throws Exception {
     List<String> args = new ArrayList<>(List.of(arguments));
-    int warmups = EngineRig.warmups(args, 1);
+    int warmups = EngineRig.warmups(args, 60);
     int runs = args.size() > 0 ? Integer.parseInt(args.get(0)) : 3;
     int docs = args.size() > 1 ? Integer.parseInt(args.get(1)) : 1_000;
     int parallel = args.size() > 2 ? Integer.parseInt(args.get(2)) : 0;

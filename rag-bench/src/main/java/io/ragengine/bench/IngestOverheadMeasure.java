@@ -19,12 +19,13 @@ import java.util.Map;
  * 1,000 documents.
  *
  * <p>Each document count gets a fresh engine and working directory; 200-document ingests run
- * first to warm the JIT, one by default or {@code N} with {@code --warmups=N}. One is not enough
- * for a steady state: code that runs once per document reaches the optimising compiler only after
+ * first to warm the JIT, 60 by default or {@code N} with {@code --warmups=N}. Fewer are not a
+ * steady state: code that runs once per document reaches the optimising compiler only after
  * thousands of documents, and on two cores the compiler threads took 50-170 ms of CPU per
- * 200-document ingest through the first twenty, as much as a 20-document ingest's whole wall time.
- * Each run prints its CPU by thread, compiler threads included. The engine is built (and its
- * connections warmed) before the clock starts.
+ * 200-document ingest through the first twenty, as much as a 20-document ingest's whole wall time
+ * (20 documents after 10 warm-ups: 0.52-0.83 ms per chunk; after 60: 0.35-0.55). Each run prints
+ * its CPU by thread, compiler threads included. The engine is built (and its connections warmed)
+ * before the clock starts.
  *
  * <p>Run, after {@code ./mvnw -q -pl rag-bench -am package -DskipTests}: {@code java -cp
  * rag-bench/target/benchmarks.jar io.ragengine.bench.IngestOverheadMeasure [--warmups=N] [runs
@@ -39,7 +40,7 @@ public final class IngestOverheadMeasure {
 
   public static void main(String[] arguments) throws Exception {
     List<String> args = new ArrayList<>(List.of(arguments));
-    int warmups = EngineRig.warmups(args, 1);
+    int warmups = EngineRig.warmups(args, 60);
     int runs = args.size() > 0 ? Integer.parseInt(args.get(0)) : 3;
     List<Integer> sizes = new ArrayList<>();
     for (int i = 1; i < args.size(); i++) {
