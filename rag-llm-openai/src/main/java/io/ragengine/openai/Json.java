@@ -84,7 +84,8 @@ final class Json {
         if (needed > Integer.MAX_VALUE - 8) {
           throw new OutOfMemoryError("request body over 2 GB");
         }
-        buf = Arrays.copyOf(buf, (int) Math.max(needed, Math.min(2L * buf.length, Integer.MAX_VALUE - 8)));
+        long doubled = Math.min(2L * buf.length, Integer.MAX_VALUE - 8);
+        buf = Arrays.copyOf(buf, (int) Math.max(needed, doubled));
       }
     }
   }
