@@ -63,9 +63,12 @@ final class EmbeddingBatcher {
     List<String> texts = input;
     int[] exact = new int[n];
     Arrays.fill(exact, -1);
+    // Each text's bound is one pass over its characters (5,000 per chunk): computed once, here.
+    long[] bounds = new long[n];
     for (int i = 0; i < n; i++) {
       String t = texts.get(i);
-      if (TokenCounter.upperBound(t) <= maxInputTokens) {
+      bounds[i] = TokenCounter.upperBound(t);
+      if (bounds[i] <= maxInputTokens) {
         continue;
       }
       int tokens = counter.count(t);
@@ -99,7 +102,7 @@ final class EmbeddingBatcher {
         start = i;
         bound = 0;
       }
-      long cost = exact[i] >= 0 ? exact[i] : TokenCounter.upperBound(texts.get(i));
+      long cost = exact[i] >= 0 ? exact[i] : bounds[i];
       if (bound + cost > maxTokensPerRequest) {
         // The bound says "maybe too many": count exactly (each text at most once per call).
         bound = 0;
