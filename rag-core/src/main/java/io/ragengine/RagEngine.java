@@ -109,11 +109,13 @@ public final class RagEngine implements AutoCloseable {
     ChatModel chat = chatModel;
     this.chatLimiter =
         CallLimiter.create(
-            limiterConfig("chat", config.maxAsync()), chat == null ? null : warmUp(chat::warmup));
+            limiterConfig("chat", config.maxAsync()),
+            chat == null ? null : warmUp(() -> chat.warmup(config.maxAsync())));
+    EmbeddingModel embedding = embeddingModel;
     this.embeddingLimiter =
         CallLimiter.create(
             limiterConfig("embedding", config.embeddingMaxAsync()),
-            warmUp(embeddingModel::warmup));
+            warmUp(() -> embedding.warmup(config.embeddingMaxAsync())));
     int batchSize = Math.min(config.embeddingBatchSize(), embeddingModel.maxBatchSize());
     this.batcher =
         new EmbeddingBatcher(

@@ -199,7 +199,11 @@ public record RagEngineConfig(
       return this;
     }
 
-    /** Start workers and warm the models' connections in {@code build()}. Default false. */
+    /**
+     * Start workers and warm the models' connections in {@code build()}: {@link
+     * io.ragengine.model.ChatModel#warmup(int)} with {@code maxAsync} and {@link
+     * io.ragengine.model.EmbeddingModel#warmup(int)} with {@code embeddingMaxAsync}. Default false.
+     */
     public Builder eagerInit(boolean eagerInit) {
       this.eagerInit = eagerInit;
       return this;

@@ -716,9 +716,11 @@ final class RagEngineTest {
   }
 
   @Test
-  void eagerInit_warmsBothModelsBeforeBuildReturns() {
-    open(builder().eagerInit(true));
+  void eagerInit_warmsBothModelsBeforeBuildReturns_forTheirLimitersCallsInFlight() {
+    open(builder().eagerInit(true).maxAsync(5).embeddingMaxAsync(3));
     assertEquals(1, chat.warmupCount());
     assertEquals(1, embeddings.warmupCount());
+    assertEquals(5, chat.warmupConnections());
+    assertEquals(3, embeddings.warmupConnections());
   }
 }

@@ -367,6 +367,11 @@ final class EngineRig implements AutoCloseable {
     public void warmup() {
       delegate.warmup();
     }
+
+    @Override
+    public void warmup(int connections) {
+      delegate.warmup(connections);
+    }
   }
 
   private record TimedChatModel(ChatModel delegate, ModelClock clock) implements ChatModel {
@@ -398,6 +403,11 @@ final class EngineRig implements AutoCloseable {
     @Override
     public void warmup() {
       delegate.warmup();
+    }
+
+    @Override
+    public void warmup(int connections) {
+      delegate.warmup(connections);
     }
   }
 

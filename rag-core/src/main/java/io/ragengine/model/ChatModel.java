@@ -65,4 +65,18 @@ public interface ChatModel {
    * @throws ModelException if the provider cannot be reached or refuses the credentials
    */
   default void warmup() {}
+
+  /**
+   * {@link #warmup()} for up to {@code connections} calls at once: a model that talks to its
+   * provider over pooled connections opens that many (as many as its pool keeps), so that the
+   * first burst of calls does not wait for connections (and TLS handshakes) of its own. The
+   * engine calls it with the chat limiter's {@code maxAsync}. The default calls {@link
+   * #warmup()}.
+   *
+   * @param connections calls the model should be ready to serve at once; at least 1
+   * @throws ModelException if the provider cannot be reached or refuses the credentials
+   */
+  default void warmup(int connections) {
+    warmup();
+  }
 }

@@ -33,6 +33,7 @@ public final class FakeChatModel implements ChatModel {
   private volatile String modelName = DEFAULT_MODEL_NAME;
   private final java.util.concurrent.atomic.AtomicInteger warmups =
       new java.util.concurrent.atomic.AtomicInteger();
+  private volatile int warmupConnections;
 
   /** The answer the default responder gives: a fixed text derived from the messages. */
   public static String defaultReply(ChatRequest request) {
@@ -122,9 +123,14 @@ public final class FakeChatModel implements ChatModel {
     }
   }
 
-  /** The number of times {@link #warmup()} was called. */
+  /** The number of times {@link #warmup()} was called, directly or through {@link #warmup(int)}. */
   public int warmupCount() {
     return warmups.get();
+  }
+
+  /** The connections the last {@link #warmup(int)} asked for; 0 if none did. */
+  public int warmupConnections() {
+    return warmupConnections;
   }
 
   @Override
@@ -204,6 +210,12 @@ public final class FakeChatModel implements ChatModel {
   @Override
   public void warmup() {
     warmups.incrementAndGet();
+  }
+
+  @Override
+  public void warmup(int connections) {
+    warmupConnections = connections;
+    warmup();
   }
 
   static void sleepUninterruptibly(Duration d) {

@@ -33,6 +33,7 @@ public final class FakeEmbeddingModel implements EmbeddingModel {
   private volatile Consumer<Duration> sleeper = FakeChatModel::sleepUninterruptibly;
   private final java.util.concurrent.atomic.AtomicInteger warmups =
       new java.util.concurrent.atomic.AtomicInteger();
+  private volatile int warmupConnections;
 
   /** A model of {@value #DEFAULT_DIMENSION} dimensions. */
   public FakeEmbeddingModel() {
@@ -139,9 +140,14 @@ public final class FakeEmbeddingModel implements EmbeddingModel {
     }
   }
 
-  /** The number of times {@link #warmup()} was called. */
+  /** The number of times {@link #warmup()} was called, directly or through {@link #warmup(int)}. */
   public int warmupCount() {
     return warmups.get();
+  }
+
+  /** The connections the last {@link #warmup(int)} asked for; 0 if none did. */
+  public int warmupConnections() {
+    return warmupConnections;
   }
 
   @Override
@@ -195,6 +201,12 @@ public final class FakeEmbeddingModel implements EmbeddingModel {
   @Override
   public void warmup() {
     warmups.incrementAndGet();
+  }
+
+  @Override
+  public void warmup(int connections) {
+    warmupConnections = connections;
+    warmup();
   }
 
   @Override

@@ -43,4 +43,9 @@ public class ForwardingEmbeddingModel implements EmbeddingModel {
   public void warmup() {
     delegate.warmup();
   }
+
+  @Override
+  public void warmup(int connections) {
+    delegate.warmup(connections);
+  }
 }

@@ -13,7 +13,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import okhttp3.ConnectionPool;
 import okhttp3.Dispatcher;
@@ -273,17 +278,76 @@ public final class OpenAiClient implements AutoCloseable {
   }
 
   /**
-   * Opens a connection and leaves it in the pool, with a {@code GET models} that costs no tokens.
+   * Opens up to {@code connections} connections (no more than {@code maxConnections}, which the
+   * pool keeps) and leaves them in the pool, with as many overlapping {@code GET models} that cost
+   * no tokens. Each call holds its answer, and so its connection, until every call has an answer
+   * (or {@code readTimeout}, 10 s if none, has passed): a call that finished early would otherwise
+   * hand its connection to the next one, and a fast server would see one connection used N times.
    * Any answer but 401 and 403 will do: some compatible servers have no such endpoint.
+   *
+   * @throws ModelException if the provider refuses the credentials (401, 403), or if no call
+   *     reached it; calls that failed while others got through only cost their connection
    */
-  void warmup(String model) {
+  void warmup(String model, int connections) {
+    int n = Math.max(1, Math.min(connections, maxConnections));
     HttpUrl modelsUrl = url("models");
     String name =
         "GET " + modelsUrl.scheme() + "://" + modelsUrl.host() + ":" + modelsUrl.port()
             + modelsUrl.encodedPath();
     Request request = authorize(new Request.Builder().url(modelsUrl).get()).build();
+    if (n == 1) {
+      warmOne(request, name, model, null);
+      return;
+    }
+    CountDownLatch answered = new CountDownLatch(n);
+    List<CompletableFuture<Void>> calls = new ArrayList<>(n);
+    try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int i = 0; i < n; i++) {
+        calls.add(
+            CompletableFuture.runAsync(() -> warmOne(request, name, model, answered), threads));
+      }
+    } // waits for every call
+    ModelException first = null;
+    int reached = 0;
+    for (CompletableFuture<Void> call : calls) {
+      try {
+        call.join();
+        reached++;
+      } catch (CompletionException e) {
+        if (e.getCause() instanceof ModelException m) {
+          if (m.statusCode() == 401 || m.statusCode() == 403) {
+            throw m;
+          }
+          first = first == null ? m : first;
+        } else if (e.getCause() instanceof RuntimeException r) {
+          throw r; // a bug, not the provider: as the one-call warm-up would throw it
+        } else {
+          throw e;
+        }
+      }
+    }
+    if (reached == 0 && first != null) {
+      throw first;
+    }
+    if (first != null) {
+      log.debug("{} warm-up: {} of {} connections opened; the others failed: {}", name, reached, n,
+          first.getMessage());
+    }
+  }
+
+  /**
+   * One warm-up call. With {@code answered}, it counts down once it has an answer (or has failed)
+   * and keeps its connection until all the calls counted down, or {@code readTimeout} passed.
+   */
+  private void warmOne(
+      Request request, String name, String model, @Nullable CountDownLatch answered) {
     long start = System.nanoTime();
+    boolean counted = false;
     try (Response response = http.newCall(request).execute()) {
+      if (answered != null) {
+        answered.countDown();
+        counted = true;
+      }
       int status = response.code();
       if (status == 401 || status == 403) {
         String excerpt =
@@ -295,6 +359,10 @@ public final class OpenAiClient implements AutoCloseable {
                 + ", the provider refused the credentials" + (excerpt.isEmpty() ? "" : ": " + excerpt),
             status, excerpt, false, null, null);
       }
+      long waitMillis = readTimeout.isZero() ? 10_000 : readTimeout.toMillis();
+      if (answered != null && !answered.await(waitMillis, TimeUnit.MILLISECONDS)) {
+        log.debug("{} warm-up: not every connection opened within the read timeout", name);
+      }
       // Read the (small) body to its end so the connection goes back to the pool.
       response.body().bytes();
       log.debug("{} warm-up: HTTP {} in {} ms", name, status, (System.nanoTime() - start) / 1_000_000);
@@ -303,6 +371,14 @@ public final class OpenAiClient implements AutoCloseable {
           name + " (warm-up for model " + model + "): cannot reach the provider: "
               + e.getClass().getSimpleName() + ": " + e.getMessage(),
           true, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ModelException(
+          name + " (warm-up for model " + model + "): interrupted", true, e);
+    } finally {
+      if (answered != null && !counted) {
+        answered.countDown(); // failed before an answer: the others must not wait for it
+      }
     }
   }
 

@@ -190,7 +190,19 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
    */
   @Override
   public void warmup() {
-    client.warmup(model);
+    client.warmup(model, 1);
+  }
+
+  /**
+   * {@link #warmup()} with up to {@code connections} connections opened at once (at most the
+   * client's {@code maxConnections}), so that as many first calls find one ready.
+   *
+   * @throws ModelException if the provider refuses the key (401, 403), or no connection could be
+   *     opened
+   */
+  @Override
+  public void warmup(int connections) {
+    client.warmup(model, connections);
   }
 
   @Override

@@ -684,6 +684,81 @@ final class OpenAiChatModelTest {
   }
 
   @Test
+  void warmupForManyCalls_opensThatManyConnections_evenWhenEachCallStartsAfterTheLastAnswered() {
+    server.stubFor(get(urlEqualTo("/v1/models")).willReturn(json(200, "{\"data\":[]}")));
+    // Call k starts only once call k - 1 has its answer's headers: were that answer's connection
+    // handed back at once, call k would take it, and six calls would open one connection.
+    int n = 6;
+    List<java.util.concurrent.CountDownLatch> answered = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      answered.add(new java.util.concurrent.CountDownLatch(1));
+    }
+    var created = new java.util.concurrent.atomic.AtomicInteger();
+    okhttp3.EventListener.Factory staggered =
+        call -> {
+          int k = created.getAndIncrement();
+          return new okhttp3.EventListener() {
+            @Override
+            public void callStart(okhttp3.Call call) {
+              if (k > 0 && k <= n) {
+                try {
+                  assertTrue(answered.get(k - 1).await(10, TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                  throw new AssertionError(e);
+                }
+              }
+            }
+
+            @Override
+            public void responseHeadersEnd(okhttp3.Call call, okhttp3.Response response) {
+              if (k < n) {
+                answered.get(k).countDown();
+              }
+            }
+          };
+        };
+    OpenAiChatModel model = model(Stubs.client(server, sleeper).eventListenerFactory(staggered));
+    model.warmup(n);
+    assertEquals(n, model.client().okHttpClient().connectionPool().connectionCount());
+    server.verify(n, getRequestedFor(urlEqualTo("/v1/models")));
+  }
+
+  @Test
+  void warmupForManyCalls_opensNoMoreThanThePoolKeeps() {
+    server.stubFor(get(urlEqualTo("/v1/models")).willReturn(json(200, "{\"data\":[]}")));
+    OpenAiChatModel model = model(Stubs.client(server, sleeper).maxConnections(3));
+    model.warmup(10);
+    assertEquals(3, model.client().okHttpClient().connectionPool().connectionCount());
+    server.verify(3, getRequestedFor(urlEqualTo("/v1/models")));
+  }
+
+  @Test
+  void warmupForManyCalls_refusedKey_failsWithTheStatus() {
+    server.stubFor(
+        get(urlEqualTo("/v1/models")).willReturn(json(403, Stubs.error("no access", "forbidden"))));
+    ModelException e = assertThrows(ModelException.class, () -> model().warmup(4));
+    assertEquals(403, e.statusCode());
+    assertTrue(e.getMessage().contains("refused the credentials"), e.getMessage());
+  }
+
+  @Test
+  void warmupForManyCalls_noCallGetsThrough_failsAsRetryable() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      closedPort = s.getLocalPort();
+    }
+    OpenAiChatModel model =
+        model(
+            OpenAiClient.builder()
+                .baseUrl("http://127.0.0.1:" + closedPort + "/v1")
+                .apiKey(Stubs.API_KEY)
+                .sleeper(sleeper));
+    ModelException e = assertThrows(ModelException.class, () -> model.warmup(4));
+    assertTrue(e.retryable());
+    assertTrue(e.getMessage().contains("cannot reach the provider"), e.getMessage());
+  }
+
+  @Test
   void listenerThrowing_cancelsTheStream() {
     server.stubFor(post(urlEqualTo(PATH)).willReturn(events(Stubs.stream("a b c d"))));
     IllegalStateException boom = new IllegalStateException("boom");
