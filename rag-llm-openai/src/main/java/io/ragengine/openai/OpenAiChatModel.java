@@ -114,6 +114,7 @@ public final class OpenAiChatModel implements ChatModel {
    *
    * @throws ModelException if the provider refuses the key (401, 403), or no connection could be
    *     opened
+   * @throws IllegalArgumentException if {@code connections} is not positive
    */
   @Override
   public void warmup(int connections) {

@@ -287,9 +287,10 @@ public final class OpenAiClient implements AutoCloseable {
    *
    * @throws ModelException if the provider refuses the credentials (401, 403), or if no call
    *     reached it; calls that failed while others got through only cost their connection
+   * @throws IllegalArgumentException if {@code connections} is not positive
    */
   void warmup(String model, int connections) {
-    int n = Math.max(1, Math.min(connections, maxConnections));
+    int n = Math.min(Checks.positive(connections, "connections"), maxConnections);
     HttpUrl modelsUrl = url("models");
     String name =
         "GET " + modelsUrl.scheme() + "://" + modelsUrl.host() + ":" + modelsUrl.port()
@@ -318,7 +319,9 @@ public final class OpenAiClient implements AutoCloseable {
           if (m.statusCode() == 401 || m.statusCode() == 403) {
             throw m;
           }
-          first = first == null ? m : first;
+          if (first == null) {
+            first = m;
+          }
         } else if (e.getCause() instanceof RuntimeException r) {
           throw r; // a bug, not the provider: as the one-call warm-up would throw it
         } else {

@@ -742,6 +742,13 @@ final class OpenAiChatModelTest {
   }
 
   @Test
+  void warmupForManyCalls_noConnections_isRefusedBeforeAnyRequest() {
+    var e = assertThrows(IllegalArgumentException.class, () -> model().warmup(0));
+    assertEquals("connections: 0 (expected: > 0)", e.getMessage());
+    server.verify(0, getRequestedFor(urlEqualTo("/v1/models")));
+  }
+
+  @Test
   void warmupForManyCalls_noCallGetsThrough_failsAsRetryable() throws Exception {
     int closedPort;
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {

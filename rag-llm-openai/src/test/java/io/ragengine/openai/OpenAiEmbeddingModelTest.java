@@ -70,6 +70,16 @@ final class OpenAiEmbeddingModelTest {
   }
 
   @Test
+  void warmupForManyCalls_opensThatManyConnections() {
+    server.stubFor(
+        com.github.tomakehurst.wiremock.client.WireMock.get(urlEqualTo("/v1/models"))
+            .willReturn(json(200, "{\"data\":[]}")));
+    OpenAiEmbeddingModel model = builder().build();
+    model.warmup(3);
+    assertEquals(3, model.client().okHttpClient().connectionPool().connectionCount());
+  }
+
+  @Test
   void embed_base64_decodesLittleEndianFloatsExactly() {
     float[] v = {1.5f, -0.25f, Float.MIN_VALUE, 3.4028235e38f, 0f, -0f};
     server.stubFor(post(urlEqualTo(PATH)).willReturn(json(200, Stubs.embeddings(List.of(v), true))));
