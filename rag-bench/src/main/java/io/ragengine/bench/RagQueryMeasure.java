@@ -33,10 +33,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class RagQueryMeasure {
   private static final int CHUNKS = 924;
 
-  private RagQueryMeasure() {}
-
   /** Concurrency of the JIT warm-up: the most code paths in the least time. */
   private static final int WARMUP_CONCURRENCY = 32;
+
+  private RagQueryMeasure() {}
 
   public static void main(String[] arguments) throws Exception {
     List<String> args = new ArrayList<>(List.of(arguments));
