@@ -106,7 +106,8 @@ public final class EmbeddedStorage implements Storage {
    * to a power of two (the extra parameters repeat its last key), so that only these few
    * statements are prepared and cached per connection; built once, not per read.
    */
-  private static final String[] KEYS_IN = new String[Integer.numberOfTrailingZeros(KEYS_PER_READ) + 1];
+  private static final String[] KEYS_IN =
+      new String[Integer.numberOfTrailingZeros(KEYS_PER_READ) + 1];
 
   static {
     for (int b = 0; b < KEYS_IN.length; b++) {
@@ -750,7 +751,6 @@ public final class EmbeddedStorage implements Storage {
             return java.util.Collections.unmodifiableMap(out);
           });
     }
-
 
     private @Nullable String value(Session s, String namespace, String key) throws SQLException {
       PreparedStatement statement = s.prepare("SELECT value FROM kv WHERE ns = ? AND key = ?");
