@@ -205,7 +205,7 @@ public final class OpenAiChatModel implements ChatModel {
         g.writeStartObject();
         g.writeStringField("role", msg.role().name().toLowerCase(Locale.ROOT));
         g.writeFieldName("content");
-        Json.writeString(g, bytes, msg.content());
+        Json.writeString(g, msg.content());
         g.writeEndObject();
       }
       g.writeEndArray();

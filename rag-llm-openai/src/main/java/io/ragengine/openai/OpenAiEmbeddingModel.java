@@ -275,7 +275,7 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
       g.writeStringField("model", model);
       g.writeArrayFieldStart("input");
       for (String t : batch) {
-        Json.writeString(g, bytes, t);
+        Json.writeString(g, t);
       }
       g.writeEndArray();
       g.writeStringField("encoding_format", format == EncodingFormat.BASE64 ? "base64" : "float");

@@ -29,7 +29,7 @@ final class JsonTest {
     Json.Buffer out = new Json.Buffer(expected);
     try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
       g.writeStartArray();
-      Json.writeString(g, out, text);
+      Json.writeString(g, text);
       g.writeString("after");
       g.writeEndArray();
     }
@@ -111,17 +111,29 @@ final class JsonTest {
   }
 
   @Test
+  void writeString_toAnotherStream_isJacksonsWriteString() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
+      g.writeStartArray();
+      Json.writeString(g, "emoji 😀 \"q\"");
+      g.writeString("after");
+      g.writeEndArray();
+    }
+    assertArrayEquals(jackson("emoji 😀 \"q\""), out.toByteArray());
+  }
+
+  @Test
   void writeString_keepsTheGeneratorsPlace_afterAFieldNameAndBetweenValues() throws IOException {
     Json.Buffer out = new Json.Buffer(16);
     try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
       g.writeStartObject();
       g.writeStringField("model", "m");
       g.writeFieldName("content");
-      Json.writeString(g, out, "line\none");
+      Json.writeString(g, "line\none");
       g.writeArrayFieldStart("input");
-      Json.writeString(g, out, "a");
+      Json.writeString(g, "a");
       g.writeString("b");
-      Json.writeString(g, out, "c\"");
+      Json.writeString(g, "c\"");
       g.writeEndArray();
       g.writeNumberField("n", 1);
       g.writeEndObject();
