@@ -49,6 +49,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -64,6 +65,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.sqlite.SQLiteConfig;
 
 /**
  * The embedded default {@link Storage}: one SQLite database in WAL mode in the working directory
@@ -367,7 +369,12 @@ public final class EmbeddedStorage implements Storage {
   private Session session() throws SQLException {
     Session current = session.get();
     if (current == null) {
-      Connection connection = DriverManager.getConnection("jdbc:sqlite:" + databaseFile);
+      // Nothing reads generated keys: with them on, sqlite-jdbc runs a SELECT last_insert_rowid()
+      // after every INSERT, a third of the JDBC thread's time in a 1,000-document ingest.
+      Properties properties = new Properties();
+      properties.setProperty(SQLiteConfig.Pragma.JDBC_GET_GENERATED_KEYS.pragmaName, "false");
+      Connection connection =
+          DriverManager.getConnection("jdbc:sqlite:" + databaseFile, properties);
       try (Statement statement = connection.createStatement()) {
         statement.execute("PRAGMA busy_timeout = 30000");
         // Only takes effect on a database file that is still empty, so before the first table
