@@ -19,9 +19,13 @@ import java.util.TreeMap;
  * is, once the first batch is ready. Goal: at least 0.95.
  *
  * <p>With 2,000 chunks in batches of 32 there are 63 calls, so even a perfect pipeline has one
- * short round: 63 / 64 = 0.984 is the ceiling. 200-document ingests warm the JIT first: 60 by
- * default, {@code N} with {@code --warmups=N} (see {@link IngestOverheadMeasure} on why fewer are
- * not a steady state).
+ * short round: 63 / 64 = 0.984 is the ceiling. Ingests of the measured size warm the JIT first: 60
+ * by default, {@code N} with {@code --warmups=N}. Smaller ones left it unsettled: 200 documents
+ * never fill the window of texts waiting for vectors (512), so the blocking path of its semaphore
+ * stayed cold. After 60 or 250 such warm-ups C2 still took 85-470 ms of CPU in most measured
+ * ingests, on the same two cores; a recording showed one of them deoptimising {@code
+ * IngestPipeline.processOne} at that semaphore in every document's thread, then recompiling it for
+ * about 480 ms.
  *
  * <p>After each run it prints where the slot time not spent in calls went, per slot (limiter
  * worker): idle before its first call (the ramp-up: the first 8 calls need 256 texts, that is 128
@@ -47,7 +51,7 @@ public final class EmbeddingSlotMeasure {
     int parallel = args.size() > 2 ? Integer.parseInt(args.get(2)) : 0;
     System.out.println(EngineRig.machine() + ", " + warmups + " warm-up ingest(s)");
     for (int w = 0; w < warmups; w++) {
-      run(200, parallel, -w, false);
+      run(docs, parallel, -w, false);
     }
     for (int r = 0; r < runs; r++) {
       run(docs, parallel, r + 1, true);
