@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Cuts a document into chunks of at most {@code chunkSizeTokens} tokens, in the manner of
@@ -24,8 +25,8 @@ import java.util.regex.Pattern;
  *   <li>Chunks that are blank after stripping are dropped.
  * </ul>
  *
- * <p>The text is encoded once and each window decoded once, so the cost is linear in the text's
- * length.
+ * <p>The text is encoded once and each window decoded once (an ASCII text's windows are cut out
+ * of it instead), so the cost is linear in the text's length.
  */
 public final class Chunker {
   private final ChunkerConfig config;
@@ -61,7 +62,7 @@ public final class Chunker {
     Objects.requireNonNull(text, "text");
     List<Chunk> chunks = new ArrayList<>();
     if (config.splitCharacter() == null) {
-      windows(tokenizer.encode(text), chunks);
+      windows(text, tokenizer.encode(text), chunks);
       return chunks;
     }
     String[] pieces = split.split(text, -1);
@@ -79,23 +80,29 @@ public final class Chunker {
                 + config.chunkSizeTokens()
                 + " with splitCharacterOnly)");
       } else {
-        windows(tokens, chunks);
+        windows(pieces[p], tokens, chunks);
       }
     }
     return chunks;
   }
 
-  private void windows(int[] tokens, List<Chunk> chunks) {
+  /** Cuts {@code text}, whose tokens are {@code tokens}, into overlapping windows. */
+  private void windows(String text, int[] tokens, List<Chunk> chunks) {
     int n = tokens.length;
     int size = config.chunkSizeTokens();
     int overlap = config.chunkOverlapTokens();
+    int @Nullable [] offsets = asciiOffsets(text, tokens);
     int start = 0;
     while (start < n) {
       int end = Math.min(start + size, n);
       if (end < n) {
         end = boundaryAtOrBefore(tokens, end, start + 1);
       }
-      add(chunks, tokenizer.decode(tokens, start, end), end - start);
+      if (offsets != null) {
+        addStripped(chunks, text, offsets[start], offsets[end], end - start);
+      } else {
+        add(chunks, tokenizer.decode(tokens, start, end), end - start);
+      }
       if (end >= n) {
         return;
       }
@@ -113,6 +120,45 @@ public final class Chunker {
       }
     }
     return pos; // a single character longer than the window: cut it rather than loop
+  }
+
+  /**
+   * Where each token of an ASCII {@code text} begins in it, and its length at the end; null if the
+   * text is not ASCII or the tokenizer is not the jtokkit one. For ASCII, each character is one
+   * UTF-8 byte, so a window's text is a substring of {@code text}: no decoding, one copy. The
+   * tokens' bytes add up to the text's UTF-8 length, which equals its length in characters only
+   * when every character is ASCII.
+   */
+  private int @Nullable [] asciiOffsets(String text, int[] tokens) {
+    if (!(tokenizer instanceof JtokkitTokenizer jtokkit)) {
+      return null;
+    }
+    int[] offsets = new int[tokens.length + 1];
+    int at = 0;
+    for (int i = 0; i < tokens.length; i++) {
+      offsets[i] = at;
+      int bytes = jtokkit.byteLength(tokens[i]);
+      if (bytes < 0 || bytes > text.length() - at) {
+        return null; // a token the table lacks, or more bytes than characters: not ASCII
+      }
+      at += bytes;
+    }
+    offsets[tokens.length] = at;
+    return at == text.length() ? offsets : null;
+  }
+
+  /** Adds {@code text[from, to)} without its leading and trailing whitespace, as strip() would. */
+  private static void addStripped(
+      List<Chunk> chunks, String text, int from, int to, int tokens) {
+    while (from < to && Character.isWhitespace(text.charAt(from))) {
+      from++;
+    }
+    while (to > from && Character.isWhitespace(text.charAt(to - 1))) {
+      to--;
+    }
+    if (from < to) {
+      chunks.add(new Chunk(chunks.size(), text.substring(from, to), tokens));
+    }
   }
 
   private static void add(List<Chunk> chunks, String content, int tokens) {

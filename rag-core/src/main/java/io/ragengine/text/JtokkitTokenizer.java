@@ -84,6 +84,12 @@ final class JtokkitTokenizer implements Tokenizer {
     return encoding.decode(list);
   }
 
+  /** The number of UTF-8 bytes of {@code token}, or -1 for one the table lacks. */
+  int byteLength(int token) {
+    byte[] b = bytesOf(token);
+    return b == null ? -1 : b.length;
+  }
+
   private byte @Nullable [] bytesOf(int token) {
     return token >= 0 && token < tokenBytes.length ? tokenBytes[token] : null;
   }

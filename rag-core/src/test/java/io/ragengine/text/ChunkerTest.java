@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -71,6 +72,65 @@ final class ChunkerTest {
     }
     // With no overlap and no whitespace, the chunks put back together are the text.
     assertEquals(text, chunks.stream().map(Chunk::content).collect(Collectors.joining()));
+  }
+
+  @Test
+  void chunk_asciiText_cutOutOfTheTextGivesWhatDecodingGives() {
+    // The chunker cuts an ASCII text's windows out of the text instead of decoding their tokens.
+    // A tokenizer it does not know always decodes: both must give the same chunks.
+    Tokenizer decoding = new DecodingOnly(TOKENIZER);
+    Random random = new Random(20261121);
+    String alphabet = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,;:'\"!?-()[]{}<>@#$%&*+=/\\_|~`";
+    String[] spaces = {" ", "  ", "\n", "\n\n", "\t", "\r\n", " \u000B ", "\f", "\u001F"};
+    for (int round = 0; round < 60; round++) {
+      StringBuilder text = new StringBuilder();
+      int words = 50 + random.nextInt(1500);
+      for (int w = 0; w < words; w++) {
+        text.append(spaces[random.nextInt(spaces.length)]);
+        for (int k = 1 + random.nextInt(12); k > 0; k--) {
+          text.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+      }
+      int size = 1 + random.nextInt(300);
+      ChunkerConfig.Builder config =
+          ChunkerConfig.builder().chunkSizeTokens(size).chunkOverlapTokens(random.nextInt(size));
+      if (round % 3 == 0) {
+        config.splitCharacter("\n\n");
+      }
+      String t = text.toString();
+      assertEquals(
+          Chunker.create(config.build(), decoding).chunk(t),
+          Chunker.create(config.build(), TOKENIZER).chunk(t),
+          "round " + round);
+    }
+  }
+
+  /** The jtokkit tokenizer behind a type the chunker does not recognise, so it decodes. */
+  private record DecodingOnly(Tokenizer delegate) implements Tokenizer {
+    @Override
+    public String name() {
+      return delegate.name();
+    }
+
+    @Override
+    public int[] encode(String text) {
+      return delegate.encode(text);
+    }
+
+    @Override
+    public int count(String text) {
+      return delegate.count(text);
+    }
+
+    @Override
+    public String decode(int[] tokens, int from, int to) {
+      return delegate.decode(tokens, from, to);
+    }
+
+    @Override
+    public boolean startsCharacter(int token) {
+      return delegate.startsCharacter(token);
+    }
   }
 
   @Test
