@@ -2,6 +2,8 @@ package io.ragengine.text;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,26 +77,33 @@ final class ChunkerTest {
   }
 
   @Test
-  void chunk_asciiText_cutOutOfTheTextGivesWhatDecodingGives() {
+  void chunk_windowsCutOutOfTheText_sameAsDecoded() {
     // The chunker cuts an ASCII text's windows out of the text instead of decoding their tokens.
-    // A tokenizer it does not know always decodes: both must give the same chunks.
+    // A tokenizer it does not know always decodes: both must give the same chunks, for ASCII, and
+    // for texts with characters of two, three and four UTF-8 bytes (which both decode).
     Tokenizer decoding = new DecodingOnly(TOKENIZER);
     Random random = new Random(20261121);
-    String alphabet = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,;:'\"!?-()[]{}<>@#$%&*+=/\\_|~`";
-    String[] spaces = {" ", "  ", "\n", "\n\n", "\t", "\r\n", " \u000B ", "\f", "\u001F"};
-    for (int round = 0; round < 60; round++) {
+    String ascii = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,;:'\"!?-()[]{}<>@#$%&*+=/\\_|~`";
+    String wide = "éüßçñøåæœ€–—“”‘’…°±µ¶§абвгдежзийκλμνξאבגדשלוםمرحبا日本語中文字한국어ภาษาไทย";
+    String[] spaces = {" ", "  ", "\n", "\n\n", "\t", "\r\n", " \u000B ", "\f", "\u001F", "\u00A0", "\u3000"};
+    for (int round = 0; round < 90; round++) {
+      String letters = round % 3 == 0 ? ascii : ascii + wide.repeat(round % 3);
       StringBuilder text = new StringBuilder();
       int words = 50 + random.nextInt(1500);
       for (int w = 0; w < words; w++) {
         text.append(spaces[random.nextInt(spaces.length)]);
         for (int k = 1 + random.nextInt(12); k > 0; k--) {
-          text.append(alphabet.charAt(random.nextInt(alphabet.length())));
+          text.append(letters.charAt(random.nextInt(letters.length())));
+        }
+        if (round % 10 == 9 && w == words / 2) {
+          text.append("🙂"); // a surrogate pair
         }
       }
-      int size = 1 + random.nextInt(300);
+      // Windows of one token cut inside the characters that take two.
+      int size = round % 9 == 1 ? 1 : 1 + random.nextInt(300);
       ChunkerConfig.Builder config =
           ChunkerConfig.builder().chunkSizeTokens(size).chunkOverlapTokens(random.nextInt(size));
-      if (round % 3 == 0) {
+      if (round % 4 == 0) {
         config.splitCharacter("\n\n");
       }
       String t = text.toString();
@@ -103,6 +112,27 @@ final class ChunkerTest {
           Chunker.create(config.build(), TOKENIZER).chunk(t),
           "round " + round);
     }
+  }
+
+  @Test
+  void asciiOffsets_whereTheDecodedPrefixEnds_nullForOtherTexts() {
+    Chunker chunker = chunker(ChunkerConfig.builder());
+    String text = sentences(20) + " \t\n\r{}[]<>~`|\\ \"quoted\" 'single' 3.14159 x=y+z;";
+    int[] tokens = TOKENIZER.encode(text);
+    int[] offsets = chunker.asciiOffsets(text, tokens);
+
+    assertNotNull(offsets);
+    assertEquals(tokens.length + 1, offsets.length);
+    for (int i = 0; i <= tokens.length; i++) {
+      assertEquals(TOKENIZER.decode(tokens, 0, i), text.substring(0, offsets[i]), "token " + i);
+    }
+    // Any other character, and tokenizers other than jtokkit's, send the chunker to decoding.
+    for (String other : List.of("naïve", "a – b", "日本", "a 🙂 b", "\u0080")) {
+      assertNull(chunker.asciiOffsets(other, TOKENIZER.encode(other)), other);
+    }
+    assertNull(
+        Chunker.create(ChunkerConfig.builder().build(), new DecodingOnly(TOKENIZER))
+            .asciiOffsets(text, tokens));
   }
 
   /** The jtokkit tokenizer behind a type the chunker does not recognise, so it decodes. */
