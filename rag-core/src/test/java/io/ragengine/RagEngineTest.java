@@ -18,6 +18,7 @@ import io.ragengine.model.Role;
 import io.ragengine.store.DocStatus;
 import io.ragengine.store.embedded.EmbeddedStorage;
 import io.ragengine.store.embedded.EmbeddedStorageConfig;
+import io.ragengine.text.ForwardingTokenizer;
 import io.ragengine.text.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -294,40 +295,6 @@ final class RagEngineTest {
 
     assertEquals(CORPUS.size(), virtual.size()); // one encode per document
     assertFalse(virtual.contains(true), virtual.toString());
-  }
-
-  /** Passes every call to another tokenizer; tests override what they need. */
-  private static class ForwardingTokenizer implements Tokenizer {
-    private final Tokenizer delegate;
-
-    ForwardingTokenizer(Tokenizer delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public String name() {
-      return delegate.name();
-    }
-
-    @Override
-    public int[] encode(String text) {
-      return delegate.encode(text);
-    }
-
-    @Override
-    public int count(String text) {
-      return delegate.count(text);
-    }
-
-    @Override
-    public String decode(int[] tokens, int from, int to) {
-      return delegate.decode(tokens, from, to);
-    }
-
-    @Override
-    public boolean startsCharacter(int token) {
-      return delegate.startsCharacter(token);
-    }
   }
 
   private static Map<DocStatus, Integer> nonZero(Map<DocStatus, Integer> counts) {

@@ -81,11 +81,13 @@ final class ChunkerTest {
     // The chunker cuts an ASCII text's windows out of the text instead of decoding their tokens.
     // A tokenizer it does not know always decodes: both must give the same chunks, for ASCII, and
     // for texts with characters of two, three and four UTF-8 bytes (which both decode).
-    Tokenizer decoding = new DecodingOnly(TOKENIZER);
+    Tokenizer decoding = new ForwardingTokenizer(TOKENIZER);
     Random random = new Random(20261121);
     String ascii = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,;:'\"!?-()[]{}<>@#$%&*+=/\\_|~`";
     String wide = "éüßçñøåæœ€–—“”‘’…°±µ¶§абвгдежзийκλμνξאבגדשלוםمرحبا日本語中文字한국어ภาษาไทย";
-    String[] spaces = {" ", "  ", "\n", "\n\n", "\t", "\r\n", " \u000B ", "\f", "\u001F", "\u00A0", "\u3000"};
+    String[] spaces = {
+      " ", "  ", "\n", "\n\n", "\t", "\r\n", " \u000B ", "\f", "\u001F", "\u00A0", "\u3000"
+    };
     for (int round = 0; round < 90; round++) {
       String letters = round % 3 == 0 ? ascii : ascii + wide.repeat(round % 3);
       StringBuilder text = new StringBuilder();
@@ -131,36 +133,8 @@ final class ChunkerTest {
       assertNull(chunker.asciiOffsets(other, TOKENIZER.encode(other)), other);
     }
     assertNull(
-        Chunker.create(ChunkerConfig.builder().build(), new DecodingOnly(TOKENIZER))
+        Chunker.create(ChunkerConfig.builder().build(), new ForwardingTokenizer(TOKENIZER))
             .asciiOffsets(text, tokens));
-  }
-
-  /** The jtokkit tokenizer behind a type the chunker does not recognise, so it decodes. */
-  private record DecodingOnly(Tokenizer delegate) implements Tokenizer {
-    @Override
-    public String name() {
-      return delegate.name();
-    }
-
-    @Override
-    public int[] encode(String text) {
-      return delegate.encode(text);
-    }
-
-    @Override
-    public int count(String text) {
-      return delegate.count(text);
-    }
-
-    @Override
-    public String decode(int[] tokens, int from, int to) {
-      return delegate.decode(tokens, from, to);
-    }
-
-    @Override
-    public boolean startsCharacter(int token) {
-      return delegate.startsCharacter(token);
-    }
   }
 
   @Test
