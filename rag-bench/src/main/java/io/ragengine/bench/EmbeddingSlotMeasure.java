@@ -22,10 +22,10 @@ import java.util.TreeMap;
  * short round: 63 / 64 = 0.984 is the ceiling. Ingests of the measured size warm the JIT first: 60
  * by default, {@code N} with {@code --warmups=N}. Smaller ones left it unsettled: 200 documents
  * never fill the window of texts waiting for vectors (512), so the blocking path of its semaphore
- * stayed cold. After 60 or 250 such warm-ups C2 still took 85-470 ms of CPU in most measured
- * ingests, on the same two cores; a recording showed one of them deoptimising {@code
- * IngestPipeline.processOne} at that semaphore in every document's thread, then recompiling it for
- * about 480 ms.
+ * stayed cold. After 60 such warm-ups C2 still took 75-420 ms of CPU in nearly every measured
+ * ingest, on the same two cores, and after 250 over 300 ms in the fourth ingest of most JVMs. A
+ * recording showed one of them deoptimising {@code IngestPipeline.processOne} at that semaphore
+ * in every document's thread, then recompiling it for about 480 ms.
  *
  * <p>After each run it prints where the slot time not spent in calls went, per slot (limiter
  * worker): idle before its first call (the ramp-up: the first 8 calls need 256 texts, that is 128

@@ -149,8 +149,7 @@ public final class Chunker {
   }
 
   /** Adds {@code text[from, to)} without its leading and trailing whitespace, as strip() would. */
-  private static void addStripped(
-      List<Chunk> chunks, String text, int from, int to, int tokens) {
+  private static void addStripped(List<Chunk> chunks, String text, int from, int to, int tokens) {
     while (from < to && Character.isWhitespace(text.charAt(from))) {
       from++;
     }
