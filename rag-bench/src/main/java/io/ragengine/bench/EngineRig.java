@@ -102,14 +102,23 @@ final class EngineRig implements AutoCloseable {
    * this removes from them; {@code defaultWarmups} if none is.
    */
   static int warmups(List<String> args, int defaultWarmups) {
-    int warmups = defaultWarmups;
+    return intOption(args, "--warmups", defaultWarmups);
+  }
+
+  /**
+   * The value of {@code name=N} among {@code args} (the last one if repeated), which this removes
+   * from them; {@code defaultValue} if none is there.
+   */
+  static int intOption(List<String> args, String name, int defaultValue) {
+    String prefix = name + "=";
+    int value = defaultValue;
     for (String arg : args) {
-      if (arg.startsWith("--warmups=")) {
-        warmups = Integer.parseInt(arg.substring("--warmups=".length()));
+      if (arg.startsWith(prefix)) {
+        value = Integer.parseInt(arg.substring(prefix.length()));
       }
     }
-    args.removeIf(arg -> arg.startsWith("--warmups="));
-    return warmups;
+    args.removeIf(arg -> arg.startsWith(prefix));
+    return value;
   }
 
   /** The machine and load, for the head of every report. */

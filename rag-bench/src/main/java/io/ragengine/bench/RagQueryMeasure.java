@@ -40,13 +40,7 @@ public final class RagQueryMeasure {
 
   public static void main(String[] arguments) throws Exception {
     List<String> args = new ArrayList<>(List.of(arguments));
-    int warmup = 15;
-    for (String arg : args) {
-      if (arg.startsWith("--warmup=")) {
-        warmup = Integer.parseInt(arg.substring("--warmup=".length()));
-      }
-    }
-    args.removeIf(arg -> arg.startsWith("--warmup="));
+    int warmup = EngineRig.intOption(args, "--warmup", 15);
     int seconds = args.size() > 0 ? Integer.parseInt(args.get(0)) : 10;
     List<Integer> levels = new ArrayList<>();
     for (int i = 1; i < args.size(); i++) {
