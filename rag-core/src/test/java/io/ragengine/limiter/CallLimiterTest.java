@@ -568,6 +568,10 @@ final class CallLimiterTest {
   void worker_dyingAnyway_isReplaced() throws Exception {
     CallLimiter limiter = limiter(config(2));
     limiter.submit(0, () -> "start").get(10, SECONDS);
+    // The future completes before its worker reads the hook and hands the call back. Wait for the
+    // hand-back, or the hook set below could kill that worker instead, and the worker running
+    // "value" could still count as running when the assertions below look.
+    await("the first call handed back", () -> limiter.runningCount() == 0);
     int before = threads.count();
     var once = new AtomicBoolean(true);
     limiter.afterCallHook =
@@ -583,7 +587,8 @@ final class CallLimiterTest {
     await("two workers again", () -> limiter.stats().workers() == 2);
     assertEquals(0, limiter.runningCount());
     for (int i = 0; i < 10; i++) {
-      assertEquals(i, limiter.submit(0, () -> "call").get(10, SECONDS).length() * i / 4);
+      int n = i;
+      assertEquals("call " + n, limiter.submit(0, () -> "call " + n).get(10, SECONDS));
     }
   }
 
