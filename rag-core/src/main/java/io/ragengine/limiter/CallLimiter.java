@@ -766,7 +766,10 @@ public final class CallLimiter implements AutoCloseable {
       LimitedCall.enter(0);
     }
     runRecorder.recordValue(Math.max(0, ticker.read() - start));
+    // A call cancelled without interruption keeps its state RUNNING until it returns; if it then
+    // asks to retry, it is dropped here rather than run again for nobody.
     if (failure instanceof RetryLaterException again
+        && !c.isDone()
         && c.state.compareAndSet(Call.RUNNING, Call.NEW)) {
       retried.increment();
       return again;
@@ -801,7 +804,9 @@ public final class CallLimiter implements AutoCloseable {
           drained.signalAll();
         }
       }
-      if (retry != null) {
+      if (retry != null && retry.isDone()) {
+        retry.state.compareAndSet(Call.NEW, Call.DONE); // cancelled as it asked to retry: drop it
+      } else if (retry != null && retry.state.get() == Call.NEW) { // else removeCancelled has it
         if (state >= CLOSING) {
           if (retry.state.compareAndSet(Call.NEW, Call.DONE)) {
             closedRetry = retry;

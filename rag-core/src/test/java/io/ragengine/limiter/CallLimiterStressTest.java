@@ -138,14 +138,20 @@ final class CallLimiterStressTest {
           bad++;
         }
       }
+      // A call cancelled without interruption runs on after its future is done, and counts its
+      // outcome for a moment before taking it back (see settle): look once the limiter is idle.
+      // One snapshot, so that a call between running and queued again cannot pass for neither.
+      io.ragengine.testing.Awaits.await(
+          "the limiter idle",
+          () -> {
+            LimiterStats s = limiter.stats();
+            return s.running() == 0 && s.queued() == 0 && s.delayed() == 0;
+          });
       LimiterStats stats = limiter.stats();
       assertEquals(ok, stats.completed());
       assertEquals(bad, stats.failed());
       assertEquals(cancelled, stats.cancelled());
       assertEquals(5_000, ok + bad + cancelled);
-      assertEquals(0, stats.queued());
-      assertEquals(0, stats.delayed());
-      io.ragengine.testing.Awaits.await("workers back", () -> limiter.runningCount() == 0);
     }
   }
 }

@@ -397,6 +397,38 @@ final class CallLimiterTest {
   }
 
   @Test
+  void cancel_whileRunningWithoutInterrupt_callAsksToRetry_isNotRunAgain() throws Exception {
+    CallLimiter limiter = limiter(config(1));
+    var runs = new AtomicInteger();
+    var started = new CountDownLatch(1);
+    var gate = new CountDownLatch(1);
+    var call =
+        limiter.submit(
+            0,
+            () -> {
+              runs.incrementAndGet();
+              started.countDown();
+              gate.await();
+              throw new RetryLaterException(Duration.ZERO, null);
+            });
+    assertTrue(started.await(10, SECONDS));
+
+    assertTrue(call.cancel(false));
+    gate.countDown();
+
+    // One worker, and a retry re-enters ahead of fresh calls: had the cancelled call been queued
+    // again, it would have run before this one.
+    assertEquals("next", limiter.submit(0, () -> "next").get(10, SECONDS));
+    assertEquals(1, runs.get());
+    assertTrue(call.isCancelled());
+    LimiterStats stats = limiter.stats();
+    assertEquals(0, stats.retried());
+    assertEquals(1, stats.cancelled());
+    assertEquals(1, stats.completed());
+    assertEquals(0, stats.failed());
+  }
+
+  @Test
   void cancel_whileRunningWithoutInterrupt_letsCallFinishAndDropsResult() throws Exception {
     CallLimiter limiter = limiter(config(1));
     var started = new LinkedBlockingQueue<String>();
