@@ -281,8 +281,14 @@ final class IngestPipeline implements AutoCloseable {
     List<Task> tasks = new ArrayList<>();
     List<DocumentReport> missing = new ArrayList<>();
     for (DocStatusRecord r : records) {
-      if (!claimed.add(r.docId())) {
-        // Being processed right now by another call: reported, not processed twice.
+      boolean mine = claimed.add(r.docId());
+      if (mine && !storage.docStatus().get(r.docId()).map(r::equals).orElse(false)) {
+        // Another call processed it between our read and our claim: do not do it again.
+        claimed.remove(r.docId());
+        mine = false;
+      }
+      if (!mine) {
+        // Processed by another call, now or just before: reported, not processed twice.
         missing.add(
             new DocumentReport(
                 r.docId(), Outcome.DUPLICATE, 0, Optional.empty(), Optional.of(r.docId())));

@@ -3,14 +3,10 @@ package io.ragengine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ragengine.store.DocStatusStore;
-import io.ragengine.store.GraphStore;
+import io.ragengine.store.ForwardingStorage;
 import io.ragengine.store.InMemoryStorage;
-import io.ragengine.store.KvStore;
-import io.ragengine.store.Storage;
 import io.ragengine.store.UnitOfWork;
 import io.ragengine.store.UnitOfWork.Durability;
-import io.ragengine.store.VectorStore;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -121,13 +117,16 @@ final class GroupCommitterTest {
   }
 
   /** Records each commit's durability; the first commit waits for {@link #gate}. */
-  private static final class GatedStorage implements Storage {
-    final InMemoryStorage delegate = InMemoryStorage.create();
+  private static final class GatedStorage extends ForwardingStorage {
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch gate = new CountDownLatch(1);
     final List<Durability> commits = new CopyOnWriteArrayList<>();
     /** The keys each commit wrote, in order. */
     final List<List<String>> groups = new CopyOnWriteArrayList<>();
+
+    GatedStorage() {
+      super(InMemoryStorage.create());
+    }
 
     @Override
     public void commit(UnitOfWork unit) {
@@ -140,37 +139,12 @@ final class GroupCommitterTest {
         Thread.currentThread().interrupt();
         throw new IllegalStateException(e);
       }
-      delegate.commit(unit);
+      super.commit(unit);
       commits.add(unit.durability());
       groups.add(
           unit.operations().stream()
               .map(op -> ((UnitOfWork.KvPut) op).key())
               .toList());
-    }
-
-    @Override
-    public KvStore kv() {
-      return delegate.kv();
-    }
-
-    @Override
-    public VectorStore vectors() {
-      return delegate.vectors();
-    }
-
-    @Override
-    public GraphStore graph() {
-      return delegate.graph();
-    }
-
-    @Override
-    public DocStatusStore docStatus() {
-      return delegate.docStatus();
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
     }
   }
 }

@@ -16,6 +16,12 @@ import io.ragengine.model.Message;
 import io.ragengine.model.ModelException;
 import io.ragengine.model.Role;
 import io.ragengine.store.DocStatus;
+import io.ragengine.store.DocStatusRecord;
+import io.ragengine.store.DocStatusStore;
+import io.ragengine.store.ForwardingDocStatusStore;
+import io.ragengine.store.ForwardingStorage;
+import io.ragengine.store.InMemoryStorage;
+import io.ragengine.store.Storage;
 import io.ragengine.store.embedded.EmbeddedStorage;
 import io.ragengine.store.embedded.EmbeddedStorageConfig;
 import io.ragengine.text.ForwardingTokenizer;
@@ -359,6 +365,74 @@ final class RagEngineTest {
 
     assertEquals(3, processed);
     assertEquals(3, engine.stats().documentsProcessed());
+  }
+
+  @Test
+  void retryFailed_documentsAnotherCallRetriedAfterThisOneListedThem_areNotProcessedAgain()
+      throws Exception {
+    // Regression: retryFailed listed the FAILED documents, then claimed them. A call that
+    // processed them in between had released its claims, so they were processed twice.
+    var failing = new java.util.concurrent.atomic.AtomicBoolean(true);
+    var flaky =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            if (failing.get()) {
+              throw new ModelException("HTTP 401: invalid key", false, null);
+            }
+            return super.embed(texts);
+          }
+        };
+    var pauseNextListing = new java.util.concurrent.atomic.AtomicBoolean();
+    var listed = new java.util.concurrent.CountDownLatch(1);
+    var goOn = new java.util.concurrent.CountDownLatch(1);
+    Storage inner = InMemoryStorage.create();
+    DocStatusStore statuses =
+        new ForwardingDocStatusStore(inner.docStatus()) {
+          @Override
+          public List<DocStatusRecord> byStatus(DocStatus status) {
+            List<DocStatusRecord> found = super.byStatus(status);
+            if (status == DocStatus.FAILED && pauseNextListing.getAndSet(false)) {
+              listed.countDown();
+              awaitLatch(goOn);
+            }
+            return found;
+          }
+        };
+    Storage storage =
+        new ForwardingStorage(inner) {
+          @Override
+          public DocStatusStore docStatus() {
+            return statuses;
+          }
+        };
+    RagEngine engine = open(builder().storage(storage).embeddingModel(flaky));
+    assertEquals(3, engine.insert(CORPUS).failed());
+    failing.set(false);
+
+    pauseNextListing.set(true);
+    var late = java.util.concurrent.CompletableFuture.supplyAsync(engine::retryFailed);
+    assertTrue(listed.await(10, java.util.concurrent.TimeUnit.SECONDS)); // it has the 3 listed
+    assertEquals(3, engine.retryFailed().processed());
+    goOn.countDown();
+    InsertReport lateReport = late.get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+    assertEquals(0, lateReport.processed());
+    assertTrue(
+        lateReport.documents().stream().allMatch(d -> d.outcome() == Outcome.DUPLICATE),
+        lateReport.toString());
+    assertEquals(3, engine.stats().documentsProcessed());
+  }
+
+  private static void awaitLatch(java.util.concurrent.CountDownLatch latch) {
+    try {
+      if (!latch.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        throw new IllegalStateException("latch never opened");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   @Test

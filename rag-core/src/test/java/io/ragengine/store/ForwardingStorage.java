@@ -1,0 +1,40 @@
+package io.ragengine.store;
+
+/** Passes every call to another storage; tests override what they need. */
+public class ForwardingStorage implements Storage {
+  private final Storage delegate;
+
+  public ForwardingStorage(Storage delegate) {
+    this.delegate = delegate;
+  }
+
+  @Override
+  public KvStore kv() {
+    return delegate.kv();
+  }
+
+  @Override
+  public VectorStore vectors() {
+    return delegate.vectors();
+  }
+
+  @Override
+  public GraphStore graph() {
+    return delegate.graph();
+  }
+
+  @Override
+  public DocStatusStore docStatus() {
+    return delegate.docStatus();
+  }
+
+  @Override
+  public void commit(UnitOfWork unit) {
+    delegate.commit(unit);
+  }
+
+  @Override
+  public void close() {
+    delegate.close();
+  }
+}
