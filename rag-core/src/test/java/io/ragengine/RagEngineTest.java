@@ -22,6 +22,8 @@ import io.ragengine.store.ForwardingDocStatusStore;
 import io.ragengine.store.ForwardingStorage;
 import io.ragengine.store.InMemoryStorage;
 import io.ragengine.store.Storage;
+import io.ragengine.store.StoreException;
+import io.ragengine.store.UnitOfWork;
 import io.ragengine.store.embedded.EmbeddedStorage;
 import io.ragengine.store.embedded.EmbeddedStorageConfig;
 import io.ragengine.text.ForwardingTokenizer;
@@ -433,6 +435,76 @@ final class RagEngineTest {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  @Test
+  void insert_chunksWhileItsPendingCommitRuns_butCallsNoModelBeforeItIsDurable()
+      throws Exception {
+    var holdNextCommit = new java.util.concurrent.atomic.AtomicBoolean();
+    var committing = new java.util.concurrent.CountDownLatch(1);
+    var release = new java.util.concurrent.CountDownLatch(1);
+    Storage storage =
+        new ForwardingStorage(InMemoryStorage.create()) {
+          @Override
+          public void commit(UnitOfWork unit) {
+            if (holdNextCommit.getAndSet(false)) {
+              committing.countDown();
+              awaitLatch(release);
+            }
+            super.commit(unit);
+          }
+        };
+    List<String> encoded = new CopyOnWriteArrayList<>();
+    var allEncoded = new java.util.concurrent.CountDownLatch(CORPUS.size());
+    Tokenizer recording =
+        new ForwardingTokenizer(Tokenizer.cl100k()) {
+          @Override
+          public int[] encode(String text) {
+            encoded.add(text);
+            allEncoded.countDown();
+            return super.encode(text);
+          }
+        };
+    RagEngine engine = open(builder().storage(storage).tokenizer(recording));
+    engine.resumed().join();
+
+    holdNextCommit.set(true);
+    var insert = engine.insertAsync(CORPUS);
+    assertTrue(committing.await(10, java.util.concurrent.TimeUnit.SECONDS));
+
+    // The PENDING commit is held: every document gets chunked meanwhile, but nothing is embedded.
+    assertTrue(allEncoded.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(0, embeddings.callCount());
+    assertEquals(Map.of(), nonZero(engine.stats().documents()));
+    release.countDown();
+    assertEquals(3, insert.get(10, java.util.concurrent.TimeUnit.SECONDS).processed());
+    assertEquals(CORPUS.size(), encoded.size()); // each chunked once: its turn took the result
+  }
+
+  @Test
+  void insert_pendingCommitFails_throwsItsErrorAndCallsNoModel_laterInsertWorks() {
+    var failNextCommit = new java.util.concurrent.atomic.AtomicBoolean();
+    Storage storage =
+        new ForwardingStorage(InMemoryStorage.create()) {
+          @Override
+          public void commit(UnitOfWork unit) {
+            if (failNextCommit.getAndSet(false)) {
+              throw new StoreException("disk full");
+            }
+            super.commit(unit);
+          }
+        };
+    RagEngine engine = open(builder().storage(storage));
+    engine.resumed().join();
+
+    failNextCommit.set(true);
+    var e = assertThrows(StoreException.class, () -> engine.insert(CORPUS));
+
+    assertEquals("disk full", e.getMessage());
+    assertEquals(0, embeddings.callCount());
+    assertEquals(Map.of(), nonZero(engine.stats().documents())); // nothing was acknowledged
+    assertEquals(3, engine.insert(CORPUS).processed()); // the same documents go in afterwards
+    assertEquals(3, engine.stats().documentsProcessed());
   }
 
   @Test
