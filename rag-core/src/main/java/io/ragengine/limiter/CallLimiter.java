@@ -65,8 +65,9 @@ import org.slf4j.LoggerFactory;
  *
  * Cancelling the returned future before the call starts means it never runs. {@code cancel(true)}
  * on a running call interrupts its thread; {@code cancel(false)} completes the future but lets the
- * call finish. A call that ignores interrupts keeps its worker, and counts against {@code
- * maxAsync}, until it returns: the provider still sees it.
+ * call finish (and never runs it again, even if it then asks to retry). A call that ignores
+ * interrupts keeps its worker, and counts against {@code maxAsync}, until it returns: the provider
+ * still sees it.
  *
  * <h2>Dependent stages</h2>
  *
