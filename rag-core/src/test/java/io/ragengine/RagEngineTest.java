@@ -32,7 +32,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -320,7 +324,7 @@ final class RagEngineTest {
     // An hour's maxWait: only the flush after the last document can send the partial batch.
     RagEngine engine = open(builder().embeddingMaxWait(java.time.Duration.ofHours(1)));
 
-    InsertReport report = engine.insertAsync(CORPUS).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    InsertReport report = engine.insertAsync(CORPUS).get(10, TimeUnit.SECONDS);
 
     assertEquals(3, report.processed());
     assertEquals(1, engine.stats().embeddingCalls());
@@ -344,7 +348,7 @@ final class RagEngineTest {
 
   @Test
   void retryFailed_concurrentCalls_processEachDocumentOnce() throws Exception {
-    var failing = new java.util.concurrent.atomic.AtomicBoolean(true);
+    var failing = new AtomicBoolean(true);
     var flaky =
         new ForwardingEmbeddingModel(embeddings) {
           @Override
@@ -361,8 +365,8 @@ final class RagEngineTest {
 
     var first = engine.insertAsync(List.of()); // warms the async executor
     first.join();
-    var a = java.util.concurrent.CompletableFuture.supplyAsync(engine::retryFailed);
-    var b = java.util.concurrent.CompletableFuture.supplyAsync(engine::retryFailed);
+    var a = CompletableFuture.supplyAsync(engine::retryFailed);
+    var b = CompletableFuture.supplyAsync(engine::retryFailed);
     int processed = a.get().processed() + b.get().processed();
 
     assertEquals(3, processed);
@@ -374,7 +378,7 @@ final class RagEngineTest {
       throws Exception {
     // Regression: retryFailed listed the FAILED documents, then claimed them. A call that
     // processed them in between had released its claims, so they were processed twice.
-    var failing = new java.util.concurrent.atomic.AtomicBoolean(true);
+    var failing = new AtomicBoolean(true);
     var flaky =
         new ForwardingEmbeddingModel(embeddings) {
           @Override
@@ -385,9 +389,9 @@ final class RagEngineTest {
             return super.embed(texts);
           }
         };
-    var pauseNextListing = new java.util.concurrent.atomic.AtomicBoolean();
-    var listed = new java.util.concurrent.CountDownLatch(1);
-    var goOn = new java.util.concurrent.CountDownLatch(1);
+    var pauseNextListing = new AtomicBoolean();
+    var listed = new CountDownLatch(1);
+    var goOn = new CountDownLatch(1);
     Storage inner = InMemoryStorage.create();
     DocStatusStore statuses =
         new ForwardingDocStatusStore(inner.docStatus()) {
@@ -413,11 +417,11 @@ final class RagEngineTest {
     failing.set(false);
 
     pauseNextListing.set(true);
-    var late = java.util.concurrent.CompletableFuture.supplyAsync(engine::retryFailed);
-    assertTrue(listed.await(10, java.util.concurrent.TimeUnit.SECONDS)); // it has the 3 listed
+    var late = CompletableFuture.supplyAsync(engine::retryFailed);
+    assertTrue(listed.await(10, TimeUnit.SECONDS)); // it has the 3 listed
     assertEquals(3, engine.retryFailed().processed());
     goOn.countDown();
-    InsertReport lateReport = late.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    InsertReport lateReport = late.get(10, TimeUnit.SECONDS);
 
     assertEquals(0, lateReport.processed());
     assertTrue(
@@ -426,9 +430,9 @@ final class RagEngineTest {
     assertEquals(3, engine.stats().documentsProcessed());
   }
 
-  private static void awaitLatch(java.util.concurrent.CountDownLatch latch) {
+  private static void awaitLatch(CountDownLatch latch) {
     try {
-      if (!latch.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+      if (!latch.await(10, TimeUnit.SECONDS)) {
         throw new IllegalStateException("latch never opened");
       }
     } catch (InterruptedException e) {
@@ -440,9 +444,9 @@ final class RagEngineTest {
   @Test
   void insert_chunksWhileItsPendingCommitRuns_butCallsNoModelBeforeItIsDurable()
       throws Exception {
-    var holdNextCommit = new java.util.concurrent.atomic.AtomicBoolean();
-    var committing = new java.util.concurrent.CountDownLatch(1);
-    var release = new java.util.concurrent.CountDownLatch(1);
+    var holdNextCommit = new AtomicBoolean();
+    var committing = new CountDownLatch(1);
+    var release = new CountDownLatch(1);
     Storage storage =
         new ForwardingStorage(InMemoryStorage.create()) {
           @Override
@@ -455,7 +459,7 @@ final class RagEngineTest {
           }
         };
     List<String> encoded = new CopyOnWriteArrayList<>();
-    var allEncoded = new java.util.concurrent.CountDownLatch(CORPUS.size());
+    var allEncoded = new CountDownLatch(CORPUS.size());
     Tokenizer recording =
         new ForwardingTokenizer(Tokenizer.cl100k()) {
           @Override
@@ -470,20 +474,20 @@ final class RagEngineTest {
 
     holdNextCommit.set(true);
     var insert = engine.insertAsync(CORPUS);
-    assertTrue(committing.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertTrue(committing.await(10, TimeUnit.SECONDS));
 
     // The PENDING commit is held: every document gets chunked meanwhile, but nothing is embedded.
-    assertTrue(allEncoded.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertTrue(allEncoded.await(10, TimeUnit.SECONDS));
     assertEquals(0, embeddings.callCount());
     assertEquals(Map.of(), nonZero(engine.stats().documents()));
     release.countDown();
-    assertEquals(3, insert.get(10, java.util.concurrent.TimeUnit.SECONDS).processed());
+    assertEquals(3, insert.get(10, TimeUnit.SECONDS).processed());
     assertEquals(CORPUS.size(), encoded.size()); // each chunked once: its turn took the result
   }
 
   @Test
   void insert_pendingCommitFails_throwsItsErrorAndCallsNoModel_laterInsertWorks() {
-    var failNextCommit = new java.util.concurrent.atomic.AtomicBoolean();
+    var failNextCommit = new AtomicBoolean();
     Storage storage =
         new ForwardingStorage(InMemoryStorage.create()) {
           @Override
@@ -510,13 +514,13 @@ final class RagEngineTest {
   @Test
   void insert_maxParallelInsertOne_nextDocumentStartsWhileTheFirstIsBeingEmbedded()
       throws Exception {
-    var gate = new java.util.concurrent.CountDownLatch(1);
+    var gate = new CountDownLatch(1);
     var gated =
         new ForwardingEmbeddingModel(embeddings) {
           @Override
           public List<float[]> embed(List<String> texts) {
             try {
-              if (!gate.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+              if (!gate.await(30, TimeUnit.SECONDS)) {
                 throw new IllegalStateException("gate never opened");
               }
             } catch (InterruptedException e) {
@@ -549,7 +553,7 @@ final class RagEngineTest {
       gate.countDown();
     }
 
-    assertEquals(2, report.get(10, java.util.concurrent.TimeUnit.SECONDS).processed());
+    assertEquals(2, report.get(10, TimeUnit.SECONDS).processed());
     assertEquals(
         List.of("volcanoes", "databases"),
         events.stream()
