@@ -1,5 +1,6 @@
 package io.ragengine;
 
+import static io.ragengine.testing.Awaits.awaitOpen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -131,14 +132,7 @@ final class GroupCommitterTest {
     @Override
     public void commit(UnitOfWork unit) {
       entered.countDown();
-      try {
-        if (!gate.await(5, TimeUnit.SECONDS)) {
-          throw new IllegalStateException("gate not opened");
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
+      awaitOpen(gate, "the test to open the gate");
       super.commit(unit);
       commits.add(unit.durability());
       groups.add(

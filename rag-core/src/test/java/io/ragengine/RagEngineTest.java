@@ -1,5 +1,6 @@
 package io.ragengine;
 
+import static io.ragengine.testing.Awaits.awaitOpen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,6 +10,7 @@ import io.ragengine.InsertReport.DocumentReport;
 import io.ragengine.InsertReport.Outcome;
 import io.ragengine.ingest.IngestProgress;
 import io.ragengine.model.ChatStreamListener;
+import io.ragengine.model.EmbeddingModel;
 import io.ragengine.model.FakeChatModel;
 import io.ragengine.model.FakeEmbeddingModel;
 import io.ragengine.model.ForwardingEmbeddingModel;
@@ -349,16 +351,7 @@ final class RagEngineTest {
   @Test
   void retryFailed_concurrentCalls_processEachDocumentOnce() throws Exception {
     var failing = new AtomicBoolean(true);
-    var flaky =
-        new ForwardingEmbeddingModel(embeddings) {
-          @Override
-          public List<float[]> embed(List<String> texts) {
-            if (failing.get()) {
-              throw new ModelException("HTTP 401: invalid key", false, null);
-            }
-            return super.embed(texts);
-          }
-        };
+    EmbeddingModel flaky = refusingWhile(failing);
     RagEngine engine = open(builder().embeddingModel(flaky));
     assertEquals(3, engine.insert(CORPUS).failed());
     failing.set(false);
@@ -379,16 +372,7 @@ final class RagEngineTest {
     // Regression: retryFailed listed the FAILED documents, then claimed them. A call that
     // processed them in between had released its claims, so they were processed twice.
     var failing = new AtomicBoolean(true);
-    var flaky =
-        new ForwardingEmbeddingModel(embeddings) {
-          @Override
-          public List<float[]> embed(List<String> texts) {
-            if (failing.get()) {
-              throw new ModelException("HTTP 401: invalid key", false, null);
-            }
-            return super.embed(texts);
-          }
-        };
+    EmbeddingModel flaky = refusingWhile(failing);
     var pauseNextListing = new AtomicBoolean();
     var listed = new CountDownLatch(1);
     var goOn = new CountDownLatch(1);
@@ -400,7 +384,7 @@ final class RagEngineTest {
             List<DocStatusRecord> found = super.byStatus(status);
             if (status == DocStatus.FAILED && pauseNextListing.getAndSet(false)) {
               listed.countDown();
-              awaitLatch(goOn);
+              awaitOpen(goOn, "the test to let the listing go on");
             }
             return found;
           }
@@ -430,15 +414,17 @@ final class RagEngineTest {
     assertEquals(3, engine.stats().documentsProcessed());
   }
 
-  private static void awaitLatch(CountDownLatch latch) {
-    try {
-      if (!latch.await(10, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("latch never opened");
+  /** The fake embeddings, refusing every call with a 401 while {@code failing} is set. */
+  private EmbeddingModel refusingWhile(AtomicBoolean failing) {
+    return new ForwardingEmbeddingModel(embeddings) {
+      @Override
+      public List<float[]> embed(List<String> texts) {
+        if (failing.get()) {
+          throw new ModelException("HTTP 401: invalid key", false, null);
+        }
+        return super.embed(texts);
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    };
   }
 
   @Test
@@ -453,7 +439,7 @@ final class RagEngineTest {
           public void commit(UnitOfWork unit) {
             if (holdNextCommit.getAndSet(false)) {
               committing.countDown();
-              awaitLatch(release);
+              awaitOpen(release, "the test to release the commit");
             }
             super.commit(unit);
           }
@@ -519,14 +505,7 @@ final class RagEngineTest {
         new ForwardingEmbeddingModel(embeddings) {
           @Override
           public List<float[]> embed(List<String> texts) {
-            try {
-              if (!gate.await(30, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("gate never opened");
-              }
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              throw new IllegalStateException(e);
-            }
+            awaitOpen(gate, "the test to open the gate");
             return super.embed(texts);
           }
         };
