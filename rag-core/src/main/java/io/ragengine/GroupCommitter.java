@@ -68,6 +68,9 @@ final class GroupCommitter implements AutoCloseable {
   private final Runnable onWait;
   private volatile boolean closed;
 
+  /** Runs in {@link #commit} between its closed check and queueing the unit; for tests. */
+  volatile Runnable beforeQueueHook = () -> {};
+
   GroupCommitter(Storage storage, ThreadFactory threads) {
     this(storage, threads, DEFAULT_LINGER, () -> {});
   }
@@ -116,11 +119,17 @@ final class GroupCommitter implements AutoCloseable {
    */
   CompletableFuture<Void> commit(UnitOfWork unit) {
     Item item = new Item(unit, new CompletableFuture<>());
-    if (closed) {
-      item.done.completeExceptionally(new IllegalStateException("engine is closed"));
-      return item.done;
+    if (!closed) {
+      beforeQueueHook.run();
+      queue.add(item);
+      if (!closed || !queue.remove(item)) {
+        // Queued before close() queued STOP, so the loop commits it; or close() is draining the
+        // queue and fails it. Whoever removes it from the queue owns it.
+        return item.done;
+      }
+      // close() had drained the queue already: nobody else will ever see this unit.
     }
-    queue.add(item);
+    item.done.completeExceptionally(new IllegalStateException("engine is closed"));
     return item.done;
   }
 
@@ -148,17 +157,13 @@ final class GroupCommitter implements AutoCloseable {
       awaitExpected(batch);
       batch.removeIf(item -> item == WAKE);
       boolean stop = batch.remove(STOP);
-      if (!batch.isEmpty()) {
-        apply(batch);
-      }
+      applyOrFail(batch);
       batch.clear();
       if (stop) {
         List<Item> rest = new ArrayList<>();
         queue.drainTo(rest);
         rest.removeIf(item -> item == WAKE);
-        if (!rest.isEmpty()) {
-          apply(rest);
-        }
+        applyOrFail(rest);
         return;
       }
     }
@@ -191,6 +196,24 @@ final class GroupCommitter implements AutoCloseable {
     }
   }
 
+  /**
+   * Applies {@code batch}; whatever escapes (an {@link Error} while merging, say) fails the units
+   * not yet settled, rather than end this thread and leave every caller waiting.
+   */
+  private void applyOrFail(List<Item> batch) {
+    if (batch.isEmpty()) {
+      return;
+    }
+    try {
+      apply(batch);
+    } catch (Throwable t) {
+      log.error("commit of {} units failed", batch.size(), t);
+      for (Item item : batch) {
+        item.done.completeExceptionally(t);
+      }
+    }
+  }
+
   private void apply(List<Item> batch) {
     if (batch.size() == 1) {
       commitOne(batch.get(0));
@@ -204,7 +227,7 @@ final class GroupCommitter implements AutoCloseable {
     try {
       storage.commit(merged);
       commits.increment();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       log.warn("group commit of {} units failed ({}); committing them one by one", batch.size(),
           e.toString());
       batch.forEach(this::commitOne);
@@ -217,7 +240,7 @@ final class GroupCommitter implements AutoCloseable {
     try {
       storage.commit(item.unit);
       commits.increment();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // an Error too: it must not end the committer
       item.done.completeExceptionally(e);
       return;
     }
@@ -237,8 +260,9 @@ final class GroupCommitter implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    // A unit queued in the moment between the closed check and STOP is failed, never lost
-    // silently: its caller sees the exception.
+    // A unit queued after STOP, in the moment between commit()'s closed check and its add, is
+    // failed, never lost silently: its caller sees the exception. (One queued after this drain
+    // is failed by commit() itself.)
     List<Item> late = new ArrayList<>();
     queue.drainTo(late);
     late.removeIf(item -> item == WAKE);

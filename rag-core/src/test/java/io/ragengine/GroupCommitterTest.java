@@ -2,6 +2,9 @@ package io.ragengine;
 
 import static io.ragengine.testing.Awaits.awaitOpen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ragengine.store.ForwardingStorage;
@@ -10,10 +13,13 @@ import io.ragengine.store.UnitOfWork;
 import io.ragengine.store.UnitOfWork.Durability;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -106,6 +112,52 @@ final class GroupCommitterTest {
     }
   }
 
+  @Test
+  void commit_storageThrowsAnError_failsOnlyThoseUnits_andTheCommitterGoesOn() throws Exception {
+    // Regression: only RuntimeException was caught, so an Error ended the committer's thread and
+    // every later commit waited forever.
+    var injected = new AssertionError("injected");
+    storage.failing.put("b", injected);
+    CompletableFuture<Void> a = committer.commit(unit("a", Durability.DURABLE));
+    assertTrue(storage.entered.await(5, TimeUnit.SECONDS)); // inside commit(a): b and c queue up
+    CompletableFuture<Void> b = committer.commit(unit("b", Durability.DURABLE));
+    CompletableFuture<Void> c = committer.commit(unit("c", Durability.DURABLE));
+
+    storage.gate.countDown();
+
+    a.get(5, TimeUnit.SECONDS);
+    var e = assertThrows(ExecutionException.class, () -> b.get(5, TimeUnit.SECONDS));
+    assertSame(injected, e.getCause());
+    c.get(5, TimeUnit.SECONDS); // b and c failed as a group, then went one by one
+    committer.commit(unit("d", Durability.DURABLE)).get(5, TimeUnit.SECONDS);
+    assertEquals(List.of(List.of("a"), List.of("c"), List.of("d")), storage.groups);
+  }
+
+  @Test
+  void commit_racingClose_queuedAfterCloseDrained_failsRatherThanWaitForever() throws Exception {
+    storage.gate.countDown();
+    var inCommit = new CountDownLatch(1);
+    var goOn = new CountDownLatch(1);
+    committer.beforeQueueHook =
+        () -> {
+          inCommit.countDown();
+          awaitOpen(goOn, "close() to finish");
+        };
+    CompletableFuture<CompletableFuture<Void>> racing =
+        CompletableFuture.supplyAsync(() -> committer.commit(unit("late", Durability.DURABLE)));
+    assertTrue(inCommit.await(5, TimeUnit.SECONDS)); // past the closed check, not yet queued
+
+    committer.close(); // stops the thread and drains the queue, all before the unit is queued
+    goOn.countDown();
+
+    CompletableFuture<Void> late = racing.get(5, TimeUnit.SECONDS);
+    var e = assertThrows(ExecutionException.class, () -> late.get(5, TimeUnit.SECONDS));
+    assertEquals(
+        "engine is closed",
+        assertInstanceOf(IllegalStateException.class, e.getCause()).getMessage());
+    assertEquals(List.of(), storage.groups);
+  }
+
   /** A committer that waits up to 30 s for each announced unit; {@link #waiting} counts waits. */
   private GroupCommitter patient() {
     storage.gate.countDown(); // commits go straight through
@@ -117,8 +169,12 @@ final class GroupCommitterTest {
     return new UnitOfWork().put("docs", key, key).durability(durability);
   }
 
-  /** Records each commit's durability; the first commit waits for {@link #gate}. */
+  /**
+   * Records each commit's durability; the first commit waits for {@link #gate}. A commit holding a
+   * key in {@link #failing} throws what is mapped to it.
+   */
   private static final class GatedStorage extends ForwardingStorage {
+    final Map<String, Error> failing = new ConcurrentHashMap<>();
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch gate = new CountDownLatch(1);
     final List<Durability> commits = new CopyOnWriteArrayList<>();
@@ -133,6 +189,12 @@ final class GroupCommitterTest {
     public void commit(UnitOfWork unit) {
       entered.countDown();
       awaitOpen(gate, "the test to open the gate");
+      for (UnitOfWork.Operation op : unit.operations()) {
+        Error e = failing.get(((UnitOfWork.KvPut) op).key());
+        if (e != null) {
+          throw e;
+        }
+      }
       super.commit(unit);
       commits.add(unit.durability());
       groups.add(
