@@ -133,6 +133,11 @@ final class GroupCommitter implements AutoCloseable {
     return item.done;
   }
 
+  /** Whether {@link #close()} has begun. */
+  boolean isClosed() {
+    return closed;
+  }
+
   /** Transactions committed so far. */
   long commits() {
     return commits.sum();

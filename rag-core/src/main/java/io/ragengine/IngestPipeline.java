@@ -399,34 +399,47 @@ final class IngestPipeline implements AutoCloseable {
     List<Task> tasks = new ArrayList<>();
     List<DocumentReport> missing = new ArrayList<>();
     for (DocStatusRecord r : records) {
-      boolean mine = claimed.add(r.docId());
-      if (mine && !storage.docStatus().get(r.docId()).map(r::equals).orElse(false)) {
-        // Another call processed it between our read and our claim: do not do it again.
-        claimed.remove(r.docId());
-        mine = false;
-      }
-      if (!mine) {
-        // Processed by another call, now or just before: reported, not processed twice.
-        missing.add(
-            new DocumentReport(
-                r.docId(), Outcome.DUPLICATE, 0, Optional.empty(), Optional.of(r.docId())));
+      if (!claimed.add(r.docId())) {
+        // Being processed right now by another call: reported, not processed twice.
+        missing.add(duplicateOfItself(r));
         continue;
       }
-      String content = storedContent(r.docId());
-      if (content == null) {
+      try {
+        if (!storage.docStatus().get(r.docId()).map(r::equals).orElse(false)) {
+          // Another call processed it between our read and our claim: do not do it again.
+          claimed.remove(r.docId());
+          missing.add(duplicateOfItself(r));
+          continue;
+        }
+        String content = storedContent(r.docId());
+        if (content == null) {
+          claimed.remove(r.docId());
+          String error = "the document's text is missing from the store or unreadable";
+          join(committer.commit(new UnitOfWork().putDocStatus(r.failed(error, now(r)))));
+          missing.add(
+              new DocumentReport(
+                  r.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty()));
+        } else {
+          tasks.add(new Task(r.docId(), content, r));
+        }
+      } catch (RuntimeException | Error e) {
+        // The store failed us: let go of every claim, or a later retry would take these
+        // documents for ones being processed and skip them until the engine is reopened.
         claimed.remove(r.docId());
-        String error = "the document's text is missing from the store or unreadable";
-        join(committer.commit(new UnitOfWork().putDocStatus(r.failed(error, now(r)))));
-        missing.add(
-            new DocumentReport(
-                r.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty()));
-      } else {
-        tasks.add(new Task(r.docId(), content, r));
+        for (Task t : tasks) {
+          claimed.remove(t.docId());
+        }
+        throw e;
       }
     }
     List<DocumentReport> reports = new ArrayList<>(process(tasks));
     reports.addAll(missing);
     return new InsertReport(reports);
+  }
+
+  private static DocumentReport duplicateOfItself(DocStatusRecord r) {
+    return new DocumentReport(
+        r.docId(), Outcome.DUPLICATE, 0, Optional.empty(), Optional.of(r.docId()));
   }
 
   private List<DocumentReport> process(List<Task> tasks) {
@@ -440,18 +453,34 @@ final class IngestPipeline implements AutoCloseable {
       AtomicBoolean queued = new AtomicBoolean();
       Turn turn = new Turn(previous);
       previous = turn;
-      futures.add(
-          CompletableFuture.supplyAsync(
-              () -> {
-                try {
-                  return processOne(task, tracker, queued, turn);
-                } finally {
-                  queued(queued, tracker); // also for a document that stopped before embedding
-                  turn.done();
-                }
-              },
-              documentThreads));
+      CompletableFuture<DocumentReport> report;
+      try {
+        report =
+            CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    return processOne(task, tracker, queued, turn);
+                  } finally {
+                    queued(queued, tracker); // also for a document that stopped before embedding
+                    turn.done();
+                  }
+                },
+                documentThreads);
+      } catch (RejectedExecutionException e) {
+        // The engine closed since this call began: the document stays PENDING, as if it had
+        // stopped at its first step.
+        claimed.remove(task.docId());
+        queued(queued, tracker);
+        turn.done();
+        report = CompletableFuture.completedFuture(pendingReport(task));
+      }
+      futures.add(report);
     }
+    // Every document's status is settled before this returns or throws.
+    var unused =
+        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+            .exceptionally(t -> null)
+            .join();
     List<DocumentReport> reports = new ArrayList<>(tasks.size());
     for (CompletableFuture<DocumentReport> f : futures) {
       reports.add(join(f));
@@ -479,6 +508,8 @@ final class IngestPipeline implements AutoCloseable {
       return pendingReport(task);
     }
     boolean holdingSlot = true;
+    boolean processedDurable = false;
+    int processedChunks = 0;
     // Announces this document's final unit to the committer once its vectors are in (see
     // GroupCommitter#expect), so that one embedding call's documents share one commit.
     AtomicReference<GroupCommitter.@Nullable Expectation> arrival = new AtomicReference<>();
@@ -516,7 +547,7 @@ final class IngestPipeline implements AutoCloseable {
                 // Runs on the thread that completes the call, for all its documents at once,
                 // before any of them can queue its unit.
                 .whenComplete((done, failure) -> arrival.set(committer.expect()));
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
         window.release(permits);
         throw e;
       }
@@ -544,6 +575,8 @@ final class IngestPipeline implements AutoCloseable {
       withdraw(arrival); // queued: the committer need not wait for it any longer
       turn.queued.complete(null);
       join(committed);
+      processedDurable = true;
+      processedChunks = chunks.size();
       for (int i = 0; i < chunks.size(); i++) { // queries of fresh documents need no store read
         Chunk c = chunks.get(i);
         chunkCache.put(
@@ -556,8 +589,16 @@ final class IngestPipeline implements AutoCloseable {
       turn.told.complete(null);
       return new DocumentReport(
           task.docId(), Outcome.PROCESSED, chunks.size(), Optional.empty(), Optional.empty());
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // An Error too (a StackOverflowError tokenizing a pathological text, an OutOfMemoryError
+      // on a huge one): left PENDING, the document would fail the same way on every resume.
       Throwable cause = unwrap(e);
+      if (processedDurable) {
+        // Only what follows the commit failed (the chunk cache): the document is PROCESSED.
+        log.warn("document {}: processed, but a step after its commit failed", task.docId(), e);
+        return new DocumentReport(
+            task.docId(), Outcome.PROCESSED, processedChunks, Optional.empty(), Optional.empty());
+      }
       if (closing && (cause instanceof LimiterClosedException
           || cause instanceof IllegalStateException)) {
         return pendingReport(task); // stays PENDING/PROCESSING: resumes on the next open
@@ -611,7 +652,7 @@ final class IngestPipeline implements AutoCloseable {
       listener.onProgress(
           new IngestProgress(
               stage, task.docId(), t.documents, t.done.get(), t.chunks.get(), t.embedded.get()));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // never the document's failure
       log.warn("progress listener threw; ignored", e);
     }
   }

@@ -33,8 +33,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -225,7 +227,7 @@ public final class RagEngine implements AutoCloseable {
   public CompletableFuture<InsertReport> insertAsync(List<Document> documents) {
     checkOpen();
     List<Document> copy = List.copyOf(Objects.requireNonNull(documents, "documents"));
-    return CompletableFuture.supplyAsync(() -> pipeline.insert(copy), asyncThreads);
+    return async(() -> pipeline.insert(copy));
   }
 
   /**
@@ -298,7 +300,16 @@ public final class RagEngine implements AutoCloseable {
     checkOpen();
     Checks.notBlankNoEcho(question, "question");
     Objects.requireNonNull(params, "params");
-    return CompletableFuture.supplyAsync(() -> query(question, params), asyncThreads);
+    return async(() -> query(question, params));
+  }
+
+  /** Runs {@code work} on a virtual thread of the engine's own. */
+  private <T> CompletableFuture<T> async(Supplier<T> work) {
+    try {
+      return CompletableFuture.supplyAsync(work, asyncThreads);
+    } catch (RejectedExecutionException e) {
+      throw new IllegalStateException("engine is closed"); // closed since checkOpen()
+    }
   }
 
   private QueryResult query(

@@ -1,5 +1,6 @@
 package io.ragengine;
 
+import static io.ragengine.testing.Awaits.await;
 import static io.ragengine.testing.Awaits.awaitOpen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,6 +35,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -414,6 +416,88 @@ final class RagEngineTest {
     assertEquals(3, engine.stats().documentsProcessed());
   }
 
+  @Test
+  void retryFailed_storeFailsMidway_throwsAndLetsGoOfItsClaims_theNextRetryProcessesAll() {
+    // Regression: the documents claimed before the failure stayed claimed, and every later
+    // retryFailed took them for documents being processed and skipped them.
+    var failing = new AtomicBoolean(true);
+    var getsBeforeFailure = new AtomicInteger(Integer.MAX_VALUE);
+    Storage inner = InMemoryStorage.create();
+    DocStatusStore statuses =
+        new ForwardingDocStatusStore(inner.docStatus()) {
+          @Override
+          public Optional<DocStatusRecord> get(String docId) {
+            if (getsBeforeFailure.decrementAndGet() == 0) {
+              throw new StoreException("read failed");
+            }
+            return super.get(docId);
+          }
+        };
+    RagEngine engine =
+        open(
+            builder()
+                .storage(
+                    new ForwardingStorage(inner) {
+                      @Override
+                      public DocStatusStore docStatus() {
+                        return statuses;
+                      }
+                    })
+                .embeddingModel(refusingWhile(failing)));
+    assertEquals(3, engine.insert(CORPUS).failed());
+    failing.set(false);
+
+    getsBeforeFailure.set(2); // the second document's read fails, after the first was claimed
+    var e = assertThrows(StoreException.class, engine::retryFailed);
+    assertEquals("read failed", e.getMessage());
+
+    assertEquals(3, engine.retryFailed().processed());
+    assertEquals(Map.of(DocStatus.PROCESSED, 3), nonZero(engine.stats().documents()));
+  }
+
+  @Test
+  void insert_engineClosedWhileItsPendingCommitRuns_reportsPending_andTheyResumeOnReopen()
+      throws Exception {
+    // Regression: the call went on to start its documents on the pipeline's threads, which
+    // close() had shut down by then, and threw RejectedExecutionException.
+    var holdNextCommit = new AtomicBoolean();
+    var committing = new CountDownLatch(1);
+    var release = new CountDownLatch(1);
+    Storage storage =
+        new ForwardingStorage(
+            EmbeddedStorage.open(EmbeddedStorageConfig.builder().directory(dir).build())) {
+          @Override
+          public void commit(UnitOfWork unit) {
+            if (holdNextCommit.getAndSet(false)) {
+              committing.countDown();
+              awaitOpen(release, "the test to release the commit");
+            }
+            super.commit(unit);
+          }
+        };
+    RagEngine engine = open(builder().storage(storage));
+    engine.resumed().join();
+    holdNextCommit.set(true);
+    var inserting = CompletableFuture.supplyAsync(() -> engine.insert(CORPUS));
+    assertTrue(committing.await(10, TimeUnit.SECONDS));
+
+    var closing = CompletableFuture.runAsync(engine::close);
+    // The committer closes last, after the pipeline's threads: the commit ends after both.
+    await(
+        "close() to reach the committer", () -> engine.committer().isClosed());
+    release.countDown();
+    InsertReport report = inserting.get(10, TimeUnit.SECONDS);
+    closing.get(10, TimeUnit.SECONDS);
+
+    assertEquals(CORPUS.size(), report.documents().size());
+    assertTrue(
+        report.documents().stream().allMatch(d -> d.outcome() == Outcome.PENDING),
+        report.toString());
+    try (RagEngine reopened = builder().build()) {
+      assertEquals(3, reopened.resumed().get(10, TimeUnit.SECONDS).processed());
+    }
+  }
+
   /** The fake embeddings, refusing every call with a 401 while {@code failing} is set. */
   private EmbeddingModel refusingWhile(AtomicBoolean failing) {
     return new ForwardingEmbeddingModel(embeddings) {
@@ -522,7 +606,7 @@ final class RagEngineTest {
     try {
       // One document slot, and no embedding can finish, yet the second document is chunked: the
       // first gave up its slot when its chunks were queued for embedding.
-      io.ragengine.testing.Awaits.await(
+      await(
           "the second document chunked",
           () -> events.stream()
               .anyMatch(e -> e.docId().equals("databases")
@@ -584,6 +668,25 @@ final class RagEngineTest {
     assertEquals(0, engine.committer().expected());
   }
 
+  @Test
+  void insert_oneDocumentsChunkingThrowsAnError_itFailsWithReasonAndOthersGoOn() {
+    // Regression: only a RuntimeException failed a document. An Error left it PENDING, to fail
+    // again on every resume, and made insert throw while the call's other documents still ran.
+    Tokenizer overflowing =
+        new ForwardingTokenizer(Tokenizer.cl100k()) {
+          @Override
+          public int[] encode(String text) {
+            if (text.contains("RECURSE")) {
+              throw new StackOverflowError("too deep");
+            }
+            return super.encode(text);
+          }
+        };
+    RagEngine engine = open(builder().tokenizer(overflowing));
+
+    insertWithOneBadDocument_onlyItFails(engine, "RECURSE", "StackOverflowError: too deep");
+  }
+
   /** Inserts the corpus with a document holding {@code marker} second: only it fails. */
   private static void insertWithOneBadDocument_onlyItFails(
       RagEngine engine, String marker, String error) {
@@ -626,6 +729,22 @@ final class RagEngineTest {
   }
 
   // --- progress, order, stats ----------------------------------------------------------------
+
+  @Test
+  void progressListener_throwingAnError_changesNoOutcome() {
+    RagEngine engine =
+        open(
+            builder()
+                .progressListener(
+                    p -> {
+                      throw new AssertionError("listener bug");
+                    }));
+
+    InsertReport report = engine.insert(CORPUS);
+
+    assertEquals(3, report.processed());
+    assertEquals(Map.of(DocStatus.PROCESSED, 3), nonZero(engine.stats().documents()));
+  }
 
   @Test
   void progressListener_seesEachStepAndDocumentsFinishInOrder() {
