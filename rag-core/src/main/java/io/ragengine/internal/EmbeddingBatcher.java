@@ -3,6 +3,7 @@ package io.ragengine.internal;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.ragengine.limiter.CallLimiter;
 import io.ragengine.limiter.Priority;
+import io.ragengine.limiter.RetryLaterException;
 import io.ragengine.model.EmbeddingModel;
 import io.ragengine.model.ModelException;
 import java.time.Duration;
@@ -35,7 +36,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Failures. A batch the model refuses for good (a non-retryable {@link ModelException}) is
  * embedded again one text at a time, so a single bad input fails only its own text, not the texts
  * of the other documents that shared its batch. Retryable failures fail the whole batch: splitting
- * them would multiply calls to a provider that is down.
+ * them would multiply calls to a provider that is down. A single-text call that asks to {@link
+ * RetryLaterException retry later} (a 429 while the batch is split, say) gives the worker back like
+ * any limiter call; the re-run goes on one text at a time with the texts still without a vector.
  */
 public final class EmbeddingBatcher {
   private static final Comparator<Pending> ORDER =
@@ -230,10 +233,22 @@ public final class EmbeddingBatcher {
   private final class Ticket implements java.util.concurrent.Callable<Void> {
     private @Nullable List<Pending> batch;
 
+    /**
+     * Set once the model refused the whole batch for good, so that a re-run after a back-off goes
+     * on text by text instead of sending the refused batch again. Only call() reads and writes it;
+     * the limiter's hand-off between runs (under its lock) orders one run's write before the next
+     * run's read, whichever worker runs it.
+     */
+    private boolean oneByOne;
+
     @Override
     public @Nullable Void call() {
       List<Pending> texts = take();
       if (texts.isEmpty()) {
+        return null;
+      }
+      if (oneByOne) {
+        embedOneByOne(texts);
         return null;
       }
       List<String> inputs = new ArrayList<>(texts.size());
@@ -250,6 +265,7 @@ public final class EmbeddingBatcher {
         }
         // The provider refused the batch for good (a 400 for one bad input, say). The batch
         // mixes texts of many documents: embed them one by one so only the bad one fails.
+        oneByOne = true;
         embedOneByOne(texts);
         return null;
       }
@@ -276,8 +292,18 @@ public final class EmbeddingBatcher {
       return null;
     }
 
+    /**
+     * Embeds each text without a vector yet in a call of its own, failing only that text if the
+     * call fails.
+     *
+     * @throws RetryLaterException if a call asks to retry later: the limiter runs this ticket again
+     *     after the delay, and the texts already embedded are skipped then
+     */
     private void embedOneByOne(List<Pending> texts) {
       for (Pending p : texts) {
+        if (p.vector.isDone()) {
+          continue; // embedded (or failed) before a back-off
+        }
         try {
           List<float[]> one = model.embed(List.of(p.text));
           if (one.size() != 1) {
@@ -288,6 +314,8 @@ public final class EmbeddingBatcher {
                 null);
           }
           p.vector.complete(one.get(0));
+        } catch (RetryLaterException e) {
+          throw e; // a transient refusal, not this text's failure: back off without the worker
         } catch (RuntimeException e) {
           p.vector.completeExceptionally(e);
         }

@@ -185,6 +185,37 @@ final class EmbeddingBatcherTest {
   }
 
   @Test
+  void embed_singleTextAsksToRetryLater_rerunEmbedsOnlyTheTextsLeft() throws Exception {
+    var seen = new CopyOnWriteArrayList<List<String>>();
+    var askedOnce = new AtomicBoolean();
+    EmbeddingModel refusesBatches =
+        new ForwardingEmbeddingModel(model) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            seen.add(List.copyOf(texts));
+            if (texts.size() > 1) {
+              throw new ModelException("HTTP 400: batch refused", false, null);
+            }
+            if (texts.equals(List.of("b")) && askedOnce.compareAndSet(false, true)) {
+              throw new RetryLaterException(Duration.ZERO, null); // a 429 on the single call
+            }
+            return super.embed(texts);
+          }
+        };
+    var batcher =
+        new EmbeddingBatcher(refusesBatches, limiter(1), 8, Duration.ZERO, delayer, null);
+
+    List<float[]> vectors =
+        batcher.embed(List.of("a", "b"), Priority.DOCUMENT_EMBEDDING).get(10, SECONDS);
+
+    assertArrayEquals(model.vectorOf("a"), vectors.get(0));
+    assertArrayEquals(model.vectorOf("b"), vectors.get(1));
+    // The re-run neither sends the refused batch again nor embeds "a" a second time.
+    assertEquals(List.of(List.of("a", "b"), List.of("a"), List.of("b"), List.of("b")), seen);
+    assertEquals(1, limiters.get(0).stats().retried());
+  }
+
+  @Test
   void embed_retryableFailure_failsWholeBatchWithoutSplitting() throws Exception {
     model.failNext(1, new ModelException("HTTP 503", true, null));
     EmbeddingBatcher batcher = batcher(8, Duration.ZERO, 1);
