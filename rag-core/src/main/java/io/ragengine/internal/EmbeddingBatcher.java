@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Coalesces embedding requests from concurrent callers (the chunks of many documents, queries)
@@ -41,6 +43,8 @@ import org.jspecify.annotations.Nullable;
  * any limiter call; the re-run goes on one text at a time with the texts still without a vector.
  */
 public final class EmbeddingBatcher {
+  private static final Logger log = LoggerFactory.getLogger(EmbeddingBatcher.class);
+
   private static final Comparator<Pending> ORDER =
       (a, b) ->
           a.priority != b.priority
@@ -145,7 +149,20 @@ public final class EmbeddingBatcher {
       submitTicket(priority);
     }
     if (arm) {
-      delayer.schedule(this::timerFired, maxWait);
+      try {
+        delayer.schedule(this::timerFired, maxWait);
+      } catch (RuntimeException e) {
+        // No timer will fire: disarm, so that a later remainder arms one again, and send the texts
+        // waiting for company now, ours and those of callers who counted on this timer.
+        log.warn("embedding batch timer could not be scheduled; sending the waiting texts now", e);
+        lock.lock();
+        try {
+          timerArmed = false;
+        } finally {
+          lock.unlock();
+        }
+        flush();
+      }
     }
     CompletableFuture<?>[] all = new CompletableFuture<?>[mine.size()];
     for (int i = 0; i < all.length; i++) {

@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -116,6 +117,28 @@ final class EmbeddingBatcherTest {
     batcher.flush();
 
     assertEquals(1, model.callCount());
+  }
+
+  @Test
+  void embed_delayerThrows_sendsAtOnceAndArmsTheTimerAgainLater() throws Exception {
+    var first = new AtomicBoolean(true);
+    EmbeddingBatcher.Delayer failsOnce =
+        (task, delay) -> {
+          if (first.getAndSet(false)) {
+            throw new RejectedExecutionException("delayer shut down");
+          }
+          delayer.schedule(task, delay);
+        };
+    var batcher =
+        new EmbeddingBatcher(model, limiter(1), 4, Duration.ofSeconds(60), failsOnce, null);
+
+    var a = batcher.embed(List.of("a"), Priority.DOCUMENT_EMBEDDING);
+    assertArrayEquals(model.vectorOf("a"), a.get(10, SECONDS).get(0)); // not left waiting
+
+    var b = batcher.embed(List.of("b"), Priority.DOCUMENT_EMBEDDING);
+    assertEquals(1, delayer.tasks.size()); // the failed timer did not stay armed
+    delayer.fireAll();
+    assertArrayEquals(model.vectorOf("b"), b.get(10, SECONDS).get(0));
   }
 
   @Test
