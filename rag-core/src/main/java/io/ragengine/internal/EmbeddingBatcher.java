@@ -248,7 +248,12 @@ public final class EmbeddingBatcher {
 
   /** One batch: takes its texts when a worker first runs it, keeps them across retries. */
   private final class Ticket implements java.util.concurrent.Callable<Void> {
-    private @Nullable List<Pending> batch;
+    /**
+     * The texts this ticket took, set once under the lock. Volatile: fail() reads it on whichever
+     * thread settles the limiter's future (the reaper on a run timeout, say) while a worker may
+     * still be running call().
+     */
+    private volatile @Nullable List<Pending> batch;
 
     /**
      * Set once the model refused the whole batch for good, so that a re-run after a back-off goes
@@ -339,14 +344,22 @@ public final class EmbeddingBatcher {
       }
     }
 
+    /**
+     * Returns the texts of this ticket, taking them from the pending ones the first time. Checked
+     * again under the lock, so that a worker and fail() racing on another thread take them once.
+     */
     private List<Pending> take() {
       List<Pending> b = batch;
       if (b != null) {
         return b; // a re-run after a back-off keeps its texts
       }
-      b = new ArrayList<>(batchSize);
       lock.lock();
       try {
+        b = batch;
+        if (b != null) {
+          return b;
+        }
+        b = new ArrayList<>(batchSize);
         ticketsWaiting--;
         while (b.size() < batchSize) {
           Pending p = pending.poll();
@@ -355,20 +368,16 @@ public final class EmbeddingBatcher {
           }
           b.add(p);
         }
+        batch = b;
+        return b;
       } finally {
         lock.unlock();
       }
-      batch = b;
-      return b;
     }
 
     /** The ticket failed or never ran: fail the texts it took, or would have taken. */
     void fail(Throwable failure) {
-      List<Pending> b = batch;
-      if (b == null) {
-        b = take();
-      }
-      for (Pending p : b) {
+      for (Pending p : take()) {
         p.vector.completeExceptionally(failure);
       }
     }
