@@ -9,7 +9,6 @@ import io.ragengine.InsertReport.Outcome;
 import io.ragengine.ingest.IngestProgress;
 import io.ragengine.ingest.ProgressListener;
 import io.ragengine.internal.EmbeddingBatcher;
-import io.ragengine.limiter.LimiterClosedException;
 import io.ragengine.limiter.Priority;
 import io.ragengine.store.DocStatus;
 import io.ragengine.store.DocStatusRecord;
@@ -472,7 +471,7 @@ final class IngestPipeline implements AutoCloseable {
         claimed.remove(task.docId());
         queued(queued, tracker);
         turn.done();
-        report = CompletableFuture.completedFuture(pendingReport(task));
+        report = CompletableFuture.completedFuture(stoppedReport(task, false));
       }
       futures.add(report);
     }
@@ -505,9 +504,10 @@ final class IngestPipeline implements AutoCloseable {
       slots.acquire();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return pendingReport(task);
+      return stoppedReport(task, false);
     }
     boolean holdingSlot = true;
+    boolean markedProcessing = false;
     boolean processedDurable = false;
     int processedChunks = 0;
     // Announces this document's final unit to the committer once its vectors are in (see
@@ -516,7 +516,7 @@ final class IngestPipeline implements AutoCloseable {
     inFlight.incrementAndGet();
     try {
       if (closing) {
-        return pendingReport(task);
+        return stoppedReport(task, false);
       }
       List<Chunk> chunks = join(chunking(task));
       // Fire and forget: commits apply in order, so PROCESSED can never precede it. Deferred:
@@ -528,6 +528,7 @@ final class IngestPipeline implements AutoCloseable {
               new UnitOfWork()
                   .putDocStatus(task.status().with(DocStatus.PROCESSING, 0, now(task.status())))
                   .durability(UnitOfWork.Durability.DEFERRED));
+      markedProcessing = true;
       tracker.chunks.addAndGet(chunks.size());
       tell(IngestProgress.Stage.CHUNKED, task, tracker);
 
@@ -599,9 +600,12 @@ final class IngestPipeline implements AutoCloseable {
         return new DocumentReport(
             task.docId(), Outcome.PROCESSED, processedChunks, Optional.empty(), Optional.empty());
       }
-      if (closing && (cause instanceof LimiterClosedException
-          || cause instanceof IllegalStateException)) {
-        return pendingReport(task); // stays PENDING/PROCESSING: resumes on the next open
+      if (closing) {
+        // Whatever failed, close() may be the cause: its limiters fail queued calls, and a call
+        // still running when drainTimeout runs out is interrupted, which a model may report as
+        // its own failure. Recorded FAILED, the document would not resume; left as it is, it
+        // does, and a failure of its own recurs then.
+        return stoppedReport(task, markedProcessing);
       }
       String error = describe(cause);
       log.warn("document {} failed: {}", task.docId(), error);
@@ -638,7 +642,21 @@ final class IngestPipeline implements AutoCloseable {
     }
   }
 
-  private static DocumentReport pendingReport(Task task) {
+  /**
+   * The report of a document stopped by close(). It resumes on the next open if its stored status
+   * is PENDING or PROCESSING; a FAILED one being retried stays FAILED unless it was marked
+   * PROCESSING ({@code markedProcessing}) before it stopped.
+   */
+  private static DocumentReport stoppedReport(Task task, boolean markedProcessing) {
+    if (!markedProcessing && task.status().status() == DocStatus.FAILED) {
+      return new DocumentReport(
+          task.docId(),
+          Outcome.FAILED,
+          0,
+          Optional.of(
+              "the engine closed before the retry began; still failed: " + task.status().error()),
+          Optional.empty());
+    }
     return new DocumentReport(
         task.docId(),
         Outcome.PENDING,
@@ -676,6 +694,11 @@ final class IngestPipeline implements AutoCloseable {
   /** Stops starting documents; those running finish or stay pending for the next open. */
   void beginClose() {
     closing = true;
+  }
+
+  /** Whether {@link #beginClose()} has been called. */
+  boolean isClosing() {
+    return closing;
   }
 
   @Override

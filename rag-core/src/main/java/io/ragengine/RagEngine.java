@@ -458,6 +458,11 @@ public final class RagEngine implements AutoCloseable {
     storage.close();
   }
 
+  /** Whether close() has told the pipeline to stop, for tests in this package. */
+  boolean pipelineClosing() {
+    return pipeline.isClosing();
+  }
+
   /** The engine's committer, for tests in this package. */
   GroupCommitter committer() {
     return committer;

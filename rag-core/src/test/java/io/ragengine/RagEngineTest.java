@@ -498,6 +498,91 @@ final class RagEngineTest {
     }
   }
 
+  @Test
+  void close_whileAnEmbeddingCallFails_leavesTheDocumentToResume_notFailed() throws Exception {
+    // Regression: only a LimiterClosedException or an IllegalStateException counted as caused by
+    // close(). A call interrupted at drainTimeout may fail as the model's own error instead, and
+    // the document was recorded FAILED, never to resume.
+    var calling = new CountDownLatch(1);
+    var fail = new CountDownLatch(1);
+    EmbeddingModel failsWhenTold =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            calling.countDown();
+            awaitOpen(fail, "the test to fail the call");
+            throw new ModelException("HTTP 503: interrupted while reading", true, null);
+          }
+        };
+    RagEngine engine = open(builder().embeddingModel(failsWhenTold));
+    var inserting = CompletableFuture.supplyAsync(() -> engine.insert(CORPUS.get(0)));
+    assertTrue(calling.await(10, TimeUnit.SECONDS));
+
+    var closing = CompletableFuture.runAsync(engine::close);
+    await("close() to stop the pipeline", engine::pipelineClosing);
+    fail.countDown();
+    InsertReport report = inserting.get(10, TimeUnit.SECONDS);
+    closing.get(10, TimeUnit.SECONDS);
+
+    assertEquals(Outcome.PENDING, report.documents().get(0).outcome(), report.toString());
+    try (RagEngine reopened = builder().build()) {
+      assertEquals(1, reopened.resumed().get(10, TimeUnit.SECONDS).processed());
+    }
+  }
+
+  @Test
+  void close_whileRetryFailedWaitsForASlot_reportsTheWaitingDocumentStillFailed()
+      throws Exception {
+    // Regression: it was reported PENDING, "resumes on the next open", but it was still FAILED
+    // in the store, and the next open resumes only PENDING and PROCESSING documents.
+    var failing = new AtomicBoolean(true);
+    var holdChunking = new AtomicBoolean();
+    var chunking = new CountDownLatch(1);
+    var chunk = new CountDownLatch(1);
+    Tokenizer held =
+        new ForwardingTokenizer(Tokenizer.cl100k()) {
+          @Override
+          public int[] encode(String text) {
+            if (holdChunking.getAndSet(false)) {
+              chunking.countDown();
+              awaitOpen(chunk, "the test to let chunking go on");
+            }
+            return super.encode(text);
+          }
+        };
+    RagEngine engine =
+        open(
+            builder()
+                .tokenizer(held)
+                .embeddingModel(refusingWhile(failing))
+                .maxParallelInsert(1));
+    assertEquals(2, engine.insert(CORPUS.subList(0, 2)).failed());
+    failing.set(false);
+
+    holdChunking.set(true);
+    var retrying = CompletableFuture.supplyAsync(engine::retryFailed);
+    assertTrue(chunking.await(10, TimeUnit.SECONDS)); // the first holds the one slot
+    var closing = CompletableFuture.runAsync(engine::close);
+    await("close() to stop the pipeline", engine::pipelineClosing);
+    chunk.countDown();
+    InsertReport report = retrying.get(10, TimeUnit.SECONDS);
+    closing.get(10, TimeUnit.SECONDS);
+
+    // The first was marked PROCESSING before it stopped: it resumes. The second never started.
+    List<DocumentReport> docs = report.documents();
+    assertEquals(Outcome.PENDING, docs.get(0).outcome(), report.toString());
+    assertEquals(Outcome.FAILED, docs.get(1).outcome(), report.toString());
+    assertTrue(docs.get(1).error().orElseThrow().startsWith(
+        "the engine closed before the retry began; still failed: ModelException: HTTP 401"),
+        report.toString());
+    try (RagEngine reopened = builder().build()) {
+      assertEquals(1, reopened.resumed().get(10, TimeUnit.SECONDS).processed());
+      assertEquals(
+          Map.of(DocStatus.PROCESSED, 1, DocStatus.FAILED, 1),
+          nonZero(reopened.stats().documents()));
+    }
+  }
+
   /** The fake embeddings, refusing every call with a 401 while {@code failing} is set. */
   private EmbeddingModel refusingWhile(AtomicBoolean failing) {
     return new ForwardingEmbeddingModel(embeddings) {
