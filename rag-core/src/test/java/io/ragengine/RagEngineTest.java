@@ -42,6 +42,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -460,32 +461,20 @@ final class RagEngineTest {
       throws Exception {
     // Regression: the call went on to start its documents on the pipeline's threads, which
     // close() had shut down by then, and threw RejectedExecutionException.
-    var holdNextCommit = new AtomicBoolean();
-    var committing = new CountDownLatch(1);
-    var release = new CountDownLatch(1);
-    Storage storage =
-        new ForwardingStorage(
-            EmbeddedStorage.open(EmbeddedStorageConfig.builder().directory(dir).build())) {
-          @Override
-          public void commit(UnitOfWork unit) {
-            if (holdNextCommit.getAndSet(false)) {
-              committing.countDown();
-              awaitOpen(release, "the test to release the commit");
-            }
-            super.commit(unit);
-          }
-        };
+    var storage =
+        new HoldingStorage(
+            EmbeddedStorage.open(EmbeddedStorageConfig.builder().directory(dir).build()));
     RagEngine engine = open(builder().storage(storage));
     engine.resumed().join();
-    holdNextCommit.set(true);
+    storage.holdNext.set(true);
     var inserting = CompletableFuture.supplyAsync(() -> engine.insert(CORPUS));
-    assertTrue(committing.await(10, TimeUnit.SECONDS));
+    assertTrue(storage.committing.await(10, TimeUnit.SECONDS));
 
     var closing = CompletableFuture.runAsync(engine::close);
     // The committer closes last, after the pipeline's threads: the commit ends after both.
     await(
         "close() to reach the committer", () -> engine.committer().isClosed());
-    release.countDown();
+    storage.release.countDown();
     InsertReport report = inserting.get(10, TimeUnit.SECONDS);
     closing.get(10, TimeUnit.SECONDS);
 
@@ -583,6 +572,29 @@ final class RagEngineTest {
     }
   }
 
+  /**
+   * Holds the first commit after {@link #holdNext} is set until {@link #release} opens, and tells
+   * {@link #committing} once it holds it.
+   */
+  private static final class HoldingStorage extends ForwardingStorage {
+    final AtomicBoolean holdNext = new AtomicBoolean();
+    final CountDownLatch committing = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+
+    HoldingStorage(Storage delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public void commit(UnitOfWork unit) {
+      if (holdNext.getAndSet(false)) {
+        committing.countDown();
+        awaitOpen(release, "the test to release the commit");
+      }
+      super.commit(unit);
+    }
+  }
+
   /** The fake embeddings, refusing every call with a 401 while {@code failing} is set. */
   private EmbeddingModel refusingWhile(AtomicBoolean failing) {
     return new ForwardingEmbeddingModel(embeddings) {
@@ -599,20 +611,7 @@ final class RagEngineTest {
   @Test
   void insert_chunksWhileItsPendingCommitRuns_butCallsNoModelBeforeItIsDurable()
       throws Exception {
-    var holdNextCommit = new AtomicBoolean();
-    var committing = new CountDownLatch(1);
-    var release = new CountDownLatch(1);
-    Storage storage =
-        new ForwardingStorage(InMemoryStorage.create()) {
-          @Override
-          public void commit(UnitOfWork unit) {
-            if (holdNextCommit.getAndSet(false)) {
-              committing.countDown();
-              awaitOpen(release, "the test to release the commit");
-            }
-            super.commit(unit);
-          }
-        };
+    var storage = new HoldingStorage(InMemoryStorage.create());
     List<String> encoded = new CopyOnWriteArrayList<>();
     var allEncoded = new CountDownLatch(CORPUS.size());
     Tokenizer recording =
@@ -627,15 +626,15 @@ final class RagEngineTest {
     RagEngine engine = open(builder().storage(storage).tokenizer(recording));
     engine.resumed().join();
 
-    holdNextCommit.set(true);
+    storage.holdNext.set(true);
     var insert = engine.insertAsync(CORPUS);
-    assertTrue(committing.await(10, TimeUnit.SECONDS));
+    assertTrue(storage.committing.await(10, TimeUnit.SECONDS));
 
     // The PENDING commit is held: every document gets chunked meanwhile, but nothing is embedded.
     assertTrue(allEncoded.await(10, TimeUnit.SECONDS));
     assertEquals(0, embeddings.callCount());
     assertEquals(Map.of(), nonZero(engine.stats().documents()));
-    release.countDown();
+    storage.release.countDown();
     assertEquals(3, insert.get(10, TimeUnit.SECONDS).processed());
     assertEquals(CORPUS.size(), encoded.size()); // each chunked once: its turn took the result
   }
@@ -736,17 +735,13 @@ final class RagEngineTest {
   void insert_oneDocumentCannotBeChunked_itFailsWithReasonAndOthersGoOn() {
     // Chunking runs on another thread than the document's: its failure must still come back as
     // the document's own.
-    Tokenizer refusing =
-        new ForwardingTokenizer(Tokenizer.cl100k()) {
-          @Override
-          public int[] encode(String text) {
-            if (text.contains("UNTOKENIZABLE")) {
-              throw new IllegalStateException("tokenizer refused the text");
-            }
-            return super.encode(text);
-          }
-        };
-    RagEngine engine = open(builder().tokenizer(refusing));
+    RagEngine engine =
+        open(
+            builder()
+                .tokenizer(
+                    failingOn(
+                        "UNTOKENIZABLE",
+                        () -> new IllegalStateException("tokenizer refused the text"))));
 
     insertWithOneBadDocument_onlyItFails(
         engine, "UNTOKENIZABLE", "IllegalStateException: tokenizer refused the text");
@@ -757,19 +752,27 @@ final class RagEngineTest {
   void insert_oneDocumentsChunkingThrowsAnError_itFailsWithReasonAndOthersGoOn() {
     // Regression: only a RuntimeException failed a document. An Error left it PENDING, to fail
     // again on every resume, and made insert throw while the call's other documents still ran.
-    Tokenizer overflowing =
-        new ForwardingTokenizer(Tokenizer.cl100k()) {
-          @Override
-          public int[] encode(String text) {
-            if (text.contains("RECURSE")) {
-              throw new StackOverflowError("too deep");
-            }
-            return super.encode(text);
-          }
-        };
-    RagEngine engine = open(builder().tokenizer(overflowing));
+    RagEngine engine =
+        open(builder().tokenizer(failingOn("RECURSE", () -> new StackOverflowError("too deep"))));
 
     insertWithOneBadDocument_onlyItFails(engine, "RECURSE", "StackOverflowError: too deep");
+  }
+
+  /** cl100k, throwing what {@code failure} gives (unchecked) for a text holding {@code marker}. */
+  private static Tokenizer failingOn(String marker, Supplier<? extends Throwable> failure) {
+    return new ForwardingTokenizer(Tokenizer.cl100k()) {
+      @Override
+      public int[] encode(String text) {
+        if (text.contains(marker)) {
+          Throwable t = failure.get();
+          if (t instanceof Error e) {
+            throw e;
+          }
+          throw (RuntimeException) t;
+        }
+        return super.encode(text);
+      }
+    };
   }
 
   /** Inserts the corpus with a document holding {@code marker} second: only it fails. */

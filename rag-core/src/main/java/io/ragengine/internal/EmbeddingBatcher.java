@@ -155,13 +155,7 @@ public final class EmbeddingBatcher {
         // No timer will fire: disarm, so that a later remainder arms one again, and send the texts
         // waiting for company now, ours and those of callers who counted on this timer.
         log.warn("embedding batch timer could not be scheduled; sending the waiting texts now", e);
-        lock.lock();
-        try {
-          timerArmed = false;
-        } finally {
-          lock.unlock();
-        }
-        flush();
+        timerFired();
       }
     }
     CompletableFuture<?>[] all = new CompletableFuture<?>[mine.size()];
