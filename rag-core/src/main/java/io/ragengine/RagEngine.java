@@ -35,6 +35,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -100,6 +101,9 @@ public final class RagEngine implements AutoCloseable {
   private final LongAdder embeddingCalls = new LongAdder();
   private final int instructionTokens;
   private volatile boolean closed;
+  /** Completes when the first close() has finished; later ones wait for it. */
+  private final CompletableFuture<Void> closeDone = new CompletableFuture<>();
+  private final AtomicBoolean closeStarted = new AtomicBoolean();
 
   private RagEngine(Builder b, RagEngineConfig config, Storage storage, Tokenizer tokenizer) {
     this.config = config;
@@ -441,21 +445,27 @@ public final class RagEngine implements AutoCloseable {
   /**
    * Closes the engine: new calls are refused, documents in flight stop at their next step (they
    * stay PENDING and resume on the next open), queued model calls fail, running ones get the
-   * limiters' drain timeout, pending commits are written, and the storage closes. Idempotent.
+   * limiters' drain timeout, pending commits are written, and the storage closes. Idempotent: a
+   * call while another closes the engine returns once that one has finished.
    */
   @Override
   public void close() {
-    if (closed) {
+    if (!closeStarted.compareAndSet(false, true)) {
+      closeDone.join();
       return;
     }
     closed = true;
-    pipeline.beginClose();
-    chatLimiter.close();
-    embeddingLimiter.close();
-    pipeline.close();
-    asyncThreads.close();
-    committer.close();
-    storage.close();
+    try {
+      pipeline.beginClose();
+      chatLimiter.close();
+      embeddingLimiter.close();
+      pipeline.close();
+      asyncThreads.close();
+      committer.close();
+      storage.close();
+    } finally {
+      closeDone.complete(null);
+    }
   }
 
   /** Whether close() has told the pipeline to stop, for tests in this package. */

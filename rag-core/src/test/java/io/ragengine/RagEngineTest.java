@@ -997,6 +997,45 @@ final class RagEngineTest {
   }
 
   @Test
+  void close_calledWhileAnotherCloseRuns_returnsOnlyOnceTheEngineIsClosed() throws Exception {
+    // Regression: the second call saw the flag and returned at once, with the storage still open.
+    var closing = new CountDownLatch(1);
+    var finish = new CountDownLatch(1);
+    var storageClosed = new AtomicBoolean();
+    Storage storage =
+        new ForwardingStorage(InMemoryStorage.create()) {
+          @Override
+          public void close() {
+            closing.countDown();
+            awaitOpen(finish, "the test to let the storage close");
+            super.close();
+            storageClosed.set(true);
+          }
+        };
+    RagEngine engine = open(builder().storage(storage));
+    var first = CompletableFuture.runAsync(engine::close);
+    assertTrue(closing.await(10, TimeUnit.SECONDS)); // the first close() is in its last step
+
+    var secondReturned = new CountDownLatch(1);
+    Thread second =
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  engine.close();
+                  secondReturned.countDown();
+                });
+    await(
+        "the second close() to return or to wait",
+        () -> secondReturned.getCount() == 0 || second.getState() == Thread.State.WAITING);
+    assertEquals(1, secondReturned.getCount(), "returned while the first was still closing");
+
+    finish.countDown();
+    assertTrue(secondReturned.await(10, TimeUnit.SECONDS));
+    assertTrue(storageClosed.get());
+    first.get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
   void workingDir_heldByAnotherEngine_refusedClearly() {
     open(builder());
     var e = assertThrows(RuntimeException.class, () -> builder().build());
