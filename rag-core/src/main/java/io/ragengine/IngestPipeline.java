@@ -466,8 +466,8 @@ final class IngestPipeline implements AutoCloseable {
                 },
                 documentThreads);
       } catch (RejectedExecutionException e) {
-        // The engine closed since this call began: the document stays PENDING, as if it had
-        // stopped at its first step.
+        // The engine closed since this call began: the document stays as it is in the store
+        // (PENDING, or FAILED if this is a retry), as if it had stopped at its first step.
         claimed.remove(task.docId());
         queued(queued, tracker);
         turn.done();
