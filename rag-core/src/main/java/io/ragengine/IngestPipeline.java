@@ -192,7 +192,7 @@ final class IngestPipeline implements AutoCloseable {
   /**
    * Chunks an insert call's documents ahead of their turns, in order, one per chunker thread at a
    * time, from before its PENDING commit until one embedding window of texts is ready. The commit
-   * of a large call takes long (100-130 ms for 1,000 documents of 2,000 tokens, measured on 2
+   * of a large call takes long (97-130 ms for 1,000 documents of 2,000 tokens, measured on 2
    * cores), and the chunker threads would otherwise idle through it, then make the first
    * embedding calls wait for their texts one after another. Chunking calls no model and writes
    * nothing, so nothing needs undoing if the commit fails. It holds about the window's texts (one
