@@ -395,17 +395,26 @@ final class IngestPipeline implements AutoCloseable {
   private InsertReport reprocess(List<DocStatusRecord> records) {
     records = new ArrayList<>(records);
     records.sort(Comparator.comparing(DocStatusRecord::createdAt));
-    List<Task> tasks = new ArrayList<>();
     List<DocumentReport> missing = new ArrayList<>();
+    List<DocStatusRecord> mine = new ArrayList<>(records.size());
     for (DocStatusRecord r : records) {
-      if (!claimed.add(r.docId())) {
+      if (claimed.add(r.docId())) {
+        mine.add(r);
+      } else {
         // Being processed right now by another call: reported, not processed twice.
         missing.add(duplicateOfItself(r));
-        continue;
       }
-      try {
-        if (!storage.docStatus().get(r.docId()).map(r::equals).orElse(false)) {
-          // Another call processed it between our read and our claim: do not do it again.
+    }
+    List<Task> tasks = new ArrayList<>(mine.size());
+    int next = 0;
+    try {
+      // One read for all of them: a document another call processed between our listing and
+      // our claim has a newer record now, and is not done again.
+      Map<String, DocStatusRecord> current =
+          storage.docStatus().getAll(mine.stream().map(DocStatusRecord::docId).toList());
+      for (; next < mine.size(); next++) {
+        DocStatusRecord r = mine.get(next);
+        if (!r.equals(current.get(r.docId()))) {
           claimed.remove(r.docId());
           missing.add(duplicateOfItself(r));
           continue;
@@ -421,15 +430,17 @@ final class IngestPipeline implements AutoCloseable {
         } else {
           tasks.add(new Task(r.docId(), content, r));
         }
-      } catch (RuntimeException | Error e) {
-        // The store failed us: let go of every claim, or a later retry would take these
-        // documents for ones being processed and skip them until the engine is reopened.
-        claimed.remove(r.docId());
-        for (Task t : tasks) {
-          claimed.remove(t.docId());
-        }
-        throw e;
       }
+    } catch (RuntimeException | Error e) {
+      // The store failed us: let go of the claims still ours, or a later retry would take these
+      // documents for ones being processed and skip them until the engine is reopened.
+      for (Task t : tasks) {
+        claimed.remove(t.docId());
+      }
+      for (int k = next; k < mine.size(); k++) {
+        claimed.remove(mine.get(k).docId());
+      }
+      throw e;
     }
     List<DocumentReport> reports = new ArrayList<>(process(tasks));
     reports.addAll(missing);

@@ -33,9 +33,9 @@ import io.ragengine.text.ForwardingTokenizer;
 import io.ragengine.text.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -418,20 +418,20 @@ final class RagEngineTest {
   }
 
   @Test
-  void retryFailed_storeFailsMidway_throwsAndLetsGoOfItsClaims_theNextRetryProcessesAll() {
+  void retryFailed_storeFailsAfterTheClaims_throwsAndLetsGoOfThem_theNextRetryProcessesAll() {
     // Regression: the documents claimed before the failure stayed claimed, and every later
     // retryFailed took them for documents being processed and skipped them.
     var failing = new AtomicBoolean(true);
-    var getsBeforeFailure = new AtomicInteger(Integer.MAX_VALUE);
+    var failNextRead = new AtomicBoolean();
     Storage inner = InMemoryStorage.create();
     DocStatusStore statuses =
         new ForwardingDocStatusStore(inner.docStatus()) {
           @Override
-          public Optional<DocStatusRecord> get(String docId) {
-            if (getsBeforeFailure.decrementAndGet() == 0) {
+          public Map<String, DocStatusRecord> getAll(Collection<String> docIds) {
+            if (failNextRead.getAndSet(false)) {
               throw new StoreException("read failed");
             }
-            return super.get(docId);
+            return super.getAll(docIds);
           }
         };
     RagEngine engine =
@@ -448,7 +448,7 @@ final class RagEngineTest {
     assertEquals(3, engine.insert(CORPUS).failed());
     failing.set(false);
 
-    getsBeforeFailure.set(2); // the second document's read fails, after the first was claimed
+    failNextRead.set(true); // fails once every document is claimed
     var e = assertThrows(StoreException.class, engine::retryFailed);
     assertEquals("read failed", e.getMessage());
 
