@@ -100,10 +100,10 @@ public final class RagEngine implements AutoCloseable {
   private final CompletableFuture<InsertReport> resumed;
   private final LongAdder embeddingCalls = new LongAdder();
   private final int instructionTokens;
-  private volatile boolean closed;
+  /** Set by the first close(): calls are refused from then on. */
+  private final AtomicBoolean closed = new AtomicBoolean();
   /** Completes when the first close() has finished; later ones wait for it. */
   private final CompletableFuture<Void> closeDone = new CompletableFuture<>();
-  private final AtomicBoolean closeStarted = new AtomicBoolean();
 
   private RagEngine(Builder b, RagEngineConfig config, Storage storage, Tokenizer tokenizer) {
     this.config = config;
@@ -450,11 +450,10 @@ public final class RagEngine implements AutoCloseable {
    */
   @Override
   public void close() {
-    if (!closeStarted.compareAndSet(false, true)) {
+    if (!closed.compareAndSet(false, true)) {
       closeDone.join();
       return;
     }
-    closed = true;
     try {
       pipeline.beginClose();
       chatLimiter.close();
@@ -479,7 +478,7 @@ public final class RagEngine implements AutoCloseable {
   }
 
   private void checkOpen() {
-    if (closed) {
+    if (closed.get()) {
       throw new IllegalStateException("engine is closed");
     }
   }
