@@ -762,24 +762,40 @@ final class IngestPipeline implements AutoCloseable {
 
   /** The stored document with this id, if any. */
   Optional<Document> document(String docId) {
-    return storage.kv().get(DOCS, docId).map(text -> {
-      try {
-        JsonNode node = JSON.readTree(text);
-        Map<String, String> metadata = new HashMap<>();
-        node.path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
-        Document d = new Document(node.path("content").asText(), docId, null, metadata);
-        JsonNode source = node.get("sourcePath");
-        return source == null ? d : d.withSourcePath(source.asText());
-      } catch (JsonProcessingException e) {
-        throw new StoreException("stored document " + docId + " is not valid JSON", e);
-      }
-    });
+    return storage.kv().get(DOCS, docId).map(text -> parseDocument(docId, text));
   }
 
-  /** The stored text of {@code docId}, or null if it is missing or cannot be read back. */
-  private @Nullable String storedContent(String docId) {
+  /**
+   * A stored document read back.
+   *
+   * @throws StoreException if the stored text is not valid JSON
+   * @throws IllegalArgumentException if it holds no valid document (blank content, for one)
+   */
+  private static Document parseDocument(String docId, String text) {
     try {
-      return document(docId).map(Document::content).orElse(null);
+      JsonNode node = JSON.readTree(text);
+      Map<String, String> metadata = new HashMap<>();
+      node.path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+      Document d = new Document(node.path("content").asText(), docId, null, metadata);
+      JsonNode source = node.get("sourcePath");
+      return source == null ? d : d.withSourcePath(source.asText());
+    } catch (JsonProcessingException e) {
+      throw new StoreException("stored document " + docId + " is not valid JSON", e);
+    }
+  }
+
+  /**
+   * The stored text of {@code docId}, or null if it is missing or cannot be read back: the
+   * document can never be processed, so it is FAILED. A failing store read propagates instead: it
+   * says nothing about the document, which keeps its status and is tried again later.
+   */
+  private @Nullable String storedContent(String docId) {
+    Optional<String> stored = storage.kv().get(DOCS, docId);
+    if (stored.isEmpty()) {
+      return null;
+    }
+    try {
+      return parseDocument(docId, stored.get()).content();
     } catch (StoreException | IllegalArgumentException unreadable) {
       log.warn("document {}: stored text unreadable: {}", docId, describe(unreadable));
       return null;

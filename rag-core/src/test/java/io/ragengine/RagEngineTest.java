@@ -22,8 +22,10 @@ import io.ragengine.store.DocStatus;
 import io.ragengine.store.DocStatusRecord;
 import io.ragengine.store.DocStatusStore;
 import io.ragengine.store.ForwardingDocStatusStore;
+import io.ragengine.store.ForwardingKvStore;
 import io.ragengine.store.ForwardingStorage;
 import io.ragengine.store.InMemoryStorage;
+import io.ragengine.store.KvStore;
 import io.ragengine.store.Storage;
 import io.ragengine.store.StoreException;
 import io.ragengine.store.UnitOfWork;
@@ -36,6 +38,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -452,6 +455,52 @@ final class RagEngineTest {
     var e = assertThrows(StoreException.class, engine::retryFailed);
     assertEquals("read failed", e.getMessage());
 
+    assertEquals(3, engine.retryFailed().processed());
+    assertEquals(Map.of(DocStatus.PROCESSED, 3), nonZero(engine.stats().documents()));
+  }
+
+  @Test
+  void retryFailed_storeFailsReadingATextBack_throws_theDocumentsStayFailedWithTheirReason() {
+    // Regression: a failing read of a document's text was taken for a text missing or unreadable,
+    // so a transient store error recorded the document FAILED for a reason that was not true.
+    var failing = new AtomicBoolean(true);
+    var failTextReads = new AtomicBoolean();
+    Storage inner = InMemoryStorage.create();
+    KvStore kv =
+        new ForwardingKvStore(inner.kv()) {
+          @Override
+          public Optional<String> get(String namespace, String key) {
+            if (namespace.equals(IngestPipeline.DOCS) && failTextReads.get()) {
+              throw new StoreException("read failed");
+            }
+            return super.get(namespace, key);
+          }
+        };
+    RagEngine engine =
+        open(
+            builder()
+                .storage(
+                    new ForwardingStorage(inner) {
+                      @Override
+                      public KvStore kv() {
+                        return kv;
+                      }
+                    })
+                .embeddingModel(refusingWhile(failing)));
+    List<String> reasons =
+        engine.insert(CORPUS).documents().stream().map(d -> d.error().orElseThrow()).toList();
+    failing.set(false);
+
+    failTextReads.set(true);
+    var e = assertThrows(StoreException.class, engine::retryFailed);
+    assertEquals("read failed", e.getMessage());
+    List<DocStatusRecord> stored =
+        CORPUS.stream()
+            .map(d -> inner.docStatus().get(d.explicitId().orElseThrow()).orElseThrow())
+            .toList();
+    assertEquals(reasons, stored.stream().map(DocStatusRecord::error).toList());
+
+    failTextReads.set(false);
     assertEquals(3, engine.retryFailed().processed());
     assertEquals(Map.of(DocStatus.PROCESSED, 3), nonZero(engine.stats().documents()));
   }
