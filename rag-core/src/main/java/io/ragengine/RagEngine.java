@@ -112,54 +112,81 @@ public final class RagEngine implements AutoCloseable {
     this.tokenizer = tokenizer;
     this.instructionTokens = tokenizer.count(ANSWER_INSTRUCTIONS);
     this.storage = storage;
-    ChatModel chat = chatModel;
-    this.chatLimiter =
-        CallLimiter.create(
-            limiterConfig("chat", config.maxAsync()),
-            chat == null ? null : warmUp(() -> chat.warmup(config.maxAsync())));
-    EmbeddingModel embedding = embeddingModel;
-    this.embeddingLimiter =
-        CallLimiter.create(
-            limiterConfig("embedding", config.embeddingMaxAsync()),
-            warmUp(() -> embedding.warmup(config.embeddingMaxAsync())));
-    int batchSize = Math.min(config.embeddingBatchSize(), embeddingModel.maxBatchSize());
-    this.batcher =
-        new EmbeddingBatcher(
-            embeddingModel,
-            embeddingLimiter,
-            batchSize,
-            config.embeddingMaxWait(),
-            EmbeddingBatcher.Delayer.system(),
-            (texts, nanos) -> embeddingCalls.increment());
-    ThreadFactory committerThread = Thread.ofVirtual().name("ragengine-commit").factory();
-    this.committer = new GroupCommitter(storage, committerThread);
-    this.chunks =
-        new ChunkCache(
-            storage.kv(), IngestPipeline.CHUNKS, config.chunkCacheBytes(), IngestPipeline::readChunk);
-    this.pipeline =
-        new IngestPipeline(
-            storage,
-            Chunker.create(config.chunker(), tokenizer),
-            batcher,
-            committer,
-            config.maxParallelInsert(),
-            b.progressListener,
-            Clock.systemUTC(),
-            chunks);
-    if (config.eagerInit()) {
-      awaitReady(chatLimiter);
-      awaitReady(embeddingLimiter);
+    // What this constructor starts, to stop again if it fails: a failed build() leaves no
+    // threads behind, and a caller may retry it in a loop.
+    List<AutoCloseable> started = new ArrayList<>();
+    started.add(asyncThreads);
+    try {
+      ChatModel chat = chatModel;
+      this.chatLimiter =
+          CallLimiter.create(
+              limiterConfig("chat", config.maxAsync()),
+              chat == null ? null : warmUp(() -> chat.warmup(config.maxAsync())));
+      started.add(chatLimiter);
+      EmbeddingModel embedding = embeddingModel;
+      this.embeddingLimiter =
+          CallLimiter.create(
+              limiterConfig("embedding", config.embeddingMaxAsync()),
+              warmUp(() -> embedding.warmup(config.embeddingMaxAsync())));
+      started.add(embeddingLimiter);
+      int batchSize = Math.min(config.embeddingBatchSize(), embeddingModel.maxBatchSize());
+      this.batcher =
+          new EmbeddingBatcher(
+              embeddingModel,
+              embeddingLimiter,
+              batchSize,
+              config.embeddingMaxWait(),
+              EmbeddingBatcher.Delayer.system(),
+              (texts, nanos) -> embeddingCalls.increment());
+      ThreadFactory committerThread = Thread.ofVirtual().name("ragengine-commit").factory();
+      this.committer = new GroupCommitter(storage, committerThread);
+      started.add(committer);
+      this.chunks =
+          new ChunkCache(
+              storage.kv(),
+              IngestPipeline.CHUNKS,
+              config.chunkCacheBytes(),
+              IngestPipeline::readChunk);
+      this.pipeline =
+          new IngestPipeline(
+              storage,
+              Chunker.create(config.chunker(), tokenizer),
+              batcher,
+              committer,
+              config.maxParallelInsert(),
+              b.progressListener,
+              Clock.systemUTC(),
+              chunks);
+      started.add(pipeline);
+      if (config.eagerInit()) {
+        awaitReady(chatLimiter);
+        awaitReady(embeddingLimiter);
+      }
+      // Read the leftovers now, before build() returns and inserts can start: a document inserted
+      // later must never be mistaken for one a crash left behind.
+      var unfinished = pipeline.unfinished();
+      this.resumed = CompletableFuture.supplyAsync(() -> pipeline.resume(unfinished), asyncThreads);
+      resumed.whenComplete(
+          (report, failure) -> {
+            if (failure != null) {
+              log.warn("resuming unfinished documents failed", failure);
+            }
+          });
+    } catch (RuntimeException | Error e) {
+      stopAfterFailedBuild(started, e);
+      throw e;
     }
-    // Read the leftovers now, before build() returns and inserts can start: a document inserted
-    // later must never be mistaken for one a crash left behind.
-    var unfinished = pipeline.unfinished();
-    this.resumed = CompletableFuture.supplyAsync(() -> pipeline.resume(unfinished), asyncThreads);
-    resumed.whenComplete(
-        (report, failure) -> {
-          if (failure != null) {
-            log.warn("resuming unfinished documents failed", failure);
-          }
-        });
+  }
+
+  /** Closes what a failed constructor had started, newest first; their failures are added to e. */
+  private static void stopAfterFailedBuild(List<AutoCloseable> started, Throwable e) {
+    for (int i = started.size() - 1; i >= 0; i--) {
+      try {
+        started.get(i).close();
+      } catch (Exception | Error suppressed) {
+        e.addSuppressed(suppressed);
+      }
+    }
   }
 
   private CallLimiterConfig limiterConfig(String name, int maxAsync) {
@@ -509,7 +536,10 @@ public final class RagEngine implements AutoCloseable {
       return this;
     }
 
-    /** A storage to use instead of the embedded one; the engine closes it. */
+    /**
+     * A storage to use instead of the embedded one. The engine closes it when it is closed; if
+     * {@link #build()} fails, the storage is left open, still the caller's.
+     */
     public Builder storage(Storage storage) {
       this.storage = Objects.requireNonNull(storage, "storage");
       return this;
@@ -625,7 +655,9 @@ public final class RagEngine implements AutoCloseable {
      * @throws IllegalStateException if no embedding model, or neither a working directory nor a
      *     storage, was given
      * @throws io.ragengine.store.StoreException if the working directory cannot be opened: held by
-     *     another engine, corrupt, or from a newer version
+     *     another engine, corrupt, or from a newer version; or if the storage fails listing the
+     *     documents to resume. A failed build stops every thread it started and releases the
+     *     working directory, so it can be retried.
      */
     public RagEngine build() {
       if (embeddingModel == null) {

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import io.ragengine.InsertReport.DocumentReport;
 import io.ragengine.InsertReport.Outcome;
 import io.ragengine.ingest.IngestProgress;
@@ -33,12 +36,18 @@ import io.ragengine.store.embedded.EmbeddedStorage;
 import io.ragengine.store.embedded.EmbeddedStorageConfig;
 import io.ragengine.text.ForwardingTokenizer;
 import io.ragengine.text.Tokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -1104,6 +1113,69 @@ final class RagEngineTest {
         assertThrows(IllegalStateException.class, () -> builder().embeddingModel(broken).build());
     assertEquals("model not loaded", e.getMessage());
     open(builder()); // would fail with "held by another engine" if the lock had leaked
+  }
+
+  @Test
+  void build_failingToListTheLeftovers_throws_andLeavesNoThreadOfItsOwnRunning() {
+    // Regression: the limiters' workers (started by eagerInit) and the committer thread that a
+    // failed build had started stayed parked forever; a caller retrying build() piled them up.
+    Storage inner = InMemoryStorage.create();
+    DocStatusStore statuses =
+        new ForwardingDocStatusStore(inner.docStatus()) {
+          @Override
+          public List<DocStatusRecord> byStatus(DocStatus status) {
+            throw new StoreException("listing failed");
+          }
+        };
+    RagEngine.Builder failing =
+        builder()
+            .storage(
+                new ForwardingStorage(inner) {
+                  @Override
+                  public DocStatusStore docStatus() {
+                    return statuses;
+                  }
+                })
+            .eagerInit(true)
+            .maxAsync(3)
+            .embeddingMaxAsync(2);
+    Set<String> before = liveThreads().keySet();
+
+    var e = assertThrows(StoreException.class, failing::build);
+
+    assertEquals("listing failed", e.getMessage());
+    assertEquals(1, chat.warmupCount()); // the workers had started
+    await(
+        "the failed build's threads to end",
+        () -> {
+          Map<String, String> started = new HashMap<>(liveThreads());
+          started.keySet().removeAll(before);
+          started.values().removeIf(name -> !name.matches("ragengine-.*|chat-\\d+|embedding-\\d+"));
+          return started.isEmpty();
+        });
+  }
+
+  /**
+   * Every live thread, virtual ones too, by id: the engine's workers and committer are virtual
+   * threads, which only a thread dump lists.
+   */
+  private Map<String, String> liveThreads() {
+    Path file = dir.resolve("threads-" + System.nanoTime() + ".json");
+    try {
+      ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+          .dumpThreads(file.toString(), HotSpotDiagnosticMXBean.ThreadDumpFormat.JSON);
+      Map<String, String> threads = new HashMap<>();
+      for (JsonNode container : new ObjectMapper().readTree(file.toFile()).path("threadDump")
+          .path("threadContainers")) {
+        for (JsonNode thread : container.path("threads")) {
+          threads.put(thread.path("tid").asText(), thread.path("name").asText());
+        }
+      }
+      Files.delete(file);
+      return threads;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Test
