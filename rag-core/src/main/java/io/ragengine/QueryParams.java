@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param maxTotalTokens the budget of the whole answer prompt (instructions, context and
  *     question); retrieved chunks are added best first until the next would not fit. Default
  *     {@value #DEFAULT_MAX_TOTAL_TOKENS}
- * @param onlyContext return the retrieved context without calling the chat model
+ * @param onlyContext return the retrieved context without calling the chat model (in {@link
+ *     QueryMode#BYPASS} mode, an empty context)
  */
 public record QueryParams(QueryMode mode, int topK, int maxTotalTokens, boolean onlyContext) {
   /** Default chunks retrieved, {@value}, as LightRAG's {@code chunk_top_k}. */
@@ -22,7 +23,8 @@ public record QueryParams(QueryMode mode, int topK, int maxTotalTokens, boolean 
   public static final int DEFAULT_MAX_TOTAL_TOKENS = 30_000;
 
   /**
-   * @throws IllegalArgumentException if {@code topK} or {@code maxTotalTokens} is not positive
+   * @throws IllegalArgumentException if {@code topK} is not in [1, 10000], or {@code
+   *     maxTotalTokens} is not positive
    */
   public QueryParams {
     Objects.requireNonNull(mode, "mode");

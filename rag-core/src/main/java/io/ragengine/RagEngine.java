@@ -85,6 +85,9 @@ public final class RagEngine implements AutoCloseable {
       Sources:
       """;
 
+  /** The sources part of the instructions when none was retrieved (or none fit the budget). */
+  private static final String NO_SOURCES = "(none were found)\n";
+
   private final RagEngineConfig config;
   private final Storage storage;
   private final @Nullable ChatModel chatModel;
@@ -355,8 +358,15 @@ public final class RagEngine implements AutoCloseable {
     }
     long start = System.nanoTime();
     if (params.mode() == QueryMode.BYPASS) {
-      return answer(Objects.requireNonNull(chat), question, "", List.of(), listener, start, start,
-          start);
+      if (params.onlyContext()) {
+        return new QueryResult(
+            Optional.empty(),
+            "",
+            List.of(),
+            new Timings(Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO));
+      }
+      return answer(Objects.requireNonNull(chat), question, null, List.of(), listener, start,
+          start, start);
     }
     float[] vector = IngestPipeline.join(batcher.embed(List.of(question), Priority.QUERY)).get(0);
     long embedded = System.nanoTime();
@@ -409,18 +419,21 @@ public final class RagEngine implements AutoCloseable {
         embedded, retrieved);
   }
 
+  /** Asks the chat model; {@code context} null sends the bare question (BYPASS). */
   private QueryResult answer(
       ChatModel chat,
       String question,
-      String context,
+      @Nullable String context,
       List<Source> sources,
       @Nullable ChatStreamListener listener,
       long start,
       long embedded,
       long retrieved) {
     List<Message> messages = new ArrayList<>(2);
-    if (!sources.isEmpty()) {
-      messages.add(Message.system(ANSWER_INSTRUCTIONS + context));
+    if (context != null) {
+      // With no sources the instructions still go: the model says it does not know rather than
+      // answer from its own knowledge.
+      messages.add(Message.system(ANSWER_INSTRUCTIONS + (sources.isEmpty() ? NO_SOURCES : context)));
     }
     messages.add(Message.user(question));
     ChatRequest request = ChatRequest.of(messages);
@@ -441,7 +454,7 @@ public final class RagEngine implements AutoCloseable {
     long answered = System.nanoTime();
     return new QueryResult(
         Optional.of(response.text()),
-        context,
+        context == null ? "" : context,
         sources,
         new Timings(
             Duration.ofNanos(embedded - start),
@@ -452,8 +465,14 @@ public final class RagEngine implements AutoCloseable {
 
   // --- stats and lifecycle -----------------------------------------------------------------------
 
-  /** A snapshot of the limiters, the documents and the pipeline. */
+  /**
+   * A snapshot of the limiters, the documents and the pipeline.
+   *
+   * @throws IllegalStateException if this engine is closed (the document counts live in its
+   *     storage, closed with it)
+   */
   public EngineStats stats() {
+    checkOpen();
     return new EngineStats(
         chatLimiter.stats(),
         embeddingLimiter.stats(),

@@ -192,6 +192,42 @@ final class RagEngineTest {
   }
 
   @Test
+  void query_nothingRetrieved_stillSendsTheInstructions_soTheModelSaysItDoesNotKnow() {
+    // Regression: with no sources the bare question went to the model, which then answered from
+    // its own knowledge instead of saying the documents do not hold the answer.
+    RagEngine engine = open(builder());
+
+    QueryResult result = engine.query("what is the capital of France?");
+
+    assertTrue(result.sources().isEmpty());
+    assertEquals("", result.context());
+    List<Message> messages = chat.requests().get(0).messages();
+    assertEquals(2, messages.size());
+    assertEquals(Role.SYSTEM, messages.get(0).role());
+    assertTrue(messages.get(0).content().contains("say that you do not know"), messages.toString());
+    assertTrue(messages.get(0).content().endsWith("Sources:\n(none were found)\n"));
+    assertEquals(Message.user("what is the capital of France?"), messages.get(1));
+  }
+
+  @Test
+  void query_bypassWithOnlyContext_returnsAnEmptyContext_withoutAChatModel() {
+    // Regression: BYPASS was looked at before onlyContext, so the chat model was called anyway,
+    // and without one the query failed with a NullPointerException.
+    RagEngine engine = open(builder().storage(InMemoryStorage.create()));
+    RagEngine noChat =
+        open(RagEngine.builder().storage(InMemoryStorage.create()).embeddingModel(embeddings));
+    QueryParams params = QueryParams.builder().mode(QueryMode.BYPASS).onlyContext(true).build();
+
+    for (RagEngine e : List.of(engine, noChat)) {
+      QueryResult result = e.query("hello there", params);
+      assertTrue(result.answer().isEmpty());
+      assertEquals("", result.context());
+      assertTrue(result.sources().isEmpty());
+    }
+    assertEquals(0, chat.callCount());
+  }
+
+  @Test
   void query_bypass_sendsOnlyTheQuestion() {
     RagEngine engine = open(builder());
     engine.insert(CORPUS);
@@ -1052,6 +1088,12 @@ final class RagEngineTest {
         "engine is closed",
         assertThrows(IllegalStateException.class, () -> engine.insert(CORPUS)).getMessage());
     assertThrows(IllegalStateException.class, () -> engine.query("x"));
+    assertEquals(
+        "engine is closed",
+        assertThrows(IllegalStateException.class, engine::stats).getMessage());
+    assertThrows(IllegalStateException.class, engine::retryFailed);
+    assertThrows(IllegalStateException.class, () -> engine.queryAsync("x", QueryParams.defaults()));
+    assertThrows(IllegalStateException.class, () -> engine.insertAsync(CORPUS));
   }
 
   @Test
