@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.LongAdder;
  * The questions jump the queue; calls the model answers with "429, retry later" give their slot
  * back while they wait; the stats at the end show where the time went.
  *
- * <p>Run from the repository root: {@code ./mvnw -q -pl examples -am compile exec:java}
+ * <p>Run from the repository root: {@code ./mvnw -q -pl examples -am compile exec:java
+ * -Dexec.mainClass=io.ragengine.examples.LimiterDemo}
  */
 public final class LimiterDemo {
   private static final int MAX_ASYNC = 8;

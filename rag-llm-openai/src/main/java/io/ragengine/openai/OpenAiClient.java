@@ -53,11 +53,12 @@ import org.slf4j.LoggerFactory;
  *     OpenAiEmbeddingModel.builder().client(openai).model("text-embedding-3-small").build();
  * }</pre>
  *
- * <p>Every call is retried on HTTP 429, 500, 502, 503, 504 and I/O errors (time-outs, resets),
- * up to {@link Builder#maxAttempts(int) maxAttempts} attempts, after the wait the server asked for
- * ({@code retry-after-ms}, {@code Retry-After} in seconds or as an HTTP date) or else an
- * exponential back-off with jitter. HTTP 400, 401, 403, 404 and the other client errors fail at
- * once. Each endpoint (chat completions, embeddings) has its own circuit breaker: after repeated
+ * <p>Every call is retried on HTTP 408, 429 (except a 429 whose error code is {@code
+ * insufficient_quota}: no wait refills a quota), 500, 502, 503, 504 and I/O errors (time-outs,
+ * resets), up to {@link Builder#maxAttempts(int) maxAttempts} attempts, after the wait the server
+ * asked for ({@code retry-after-ms}, {@code Retry-After} in seconds or as an HTTP date) or else an
+ * exponential back-off with jitter. HTTP 400, 401, 403, 404, the other client errors and {@code
+ * insufficient_quota} fail at once. Each endpoint (chat completions, embeddings) has its own circuit breaker: after repeated
  * failures calls fail fast, without a request, until the breaker lets a few trial calls through.
  * Inside a {@link io.ragengine.limiter.CallLimiter} call a back-off is not slept: the client
  * throws {@link io.ragengine.limiter.RetryLaterException} so the worker serves other calls.
