@@ -1,5 +1,8 @@
 package io.ragengine.bench;
 
+import io.ragengine.limiter.CallLimiter;
+import io.ragengine.limiter.CallLimiterConfig;
+import io.ragengine.limiter.Priority;
 import io.ragengine.model.ChatRequest;
 import io.ragengine.model.Message;
 import io.ragengine.openai.OpenAiChatModel;
@@ -14,6 +17,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.concurrent.locks.LockSupport;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
@@ -31,7 +35,9 @@ import okhttp3.Response;
  *   <li>a bare {@link OkHttpClient} posting a one-input embedding request to {@link
  *       FakeOpenAiServer};
  *   <li>our {@link OpenAiEmbeddingModel} (one 1536-d vector) and {@link OpenAiChatModel} (a
- *       100 KB prompt, the size of a default NAIVE context) through one {@link OpenAiClient}.
+ *       100 KB prompt, the size of a default NAIVE context) through one {@link OpenAiClient},
+ *       called from the main (platform) thread, then from a virtual thread, as the engine's
+ *       limiter workers call them.
  * </ul>
  *
  * <p>First 3,000 of each call go back to back to a zero-latency server, to warm the JIT: 100
@@ -57,8 +63,10 @@ public final class HttpFloorMeasure {
       bareOkHttp(server, 0, JIT_WARMUP_CALLS, false);
       ourClients(server, 0, JIT_WARMUP_CALLS, false);
     }
+    limiterRoundTrip(0, JIT_WARMUP_CALLS * 10, false);
     for (int ms : new int[] {0, 10, 50}) {
       rawSocket(ms, calls, true);
+      limiterRoundTrip(ms, calls, true);
       try (FakeOpenAiServer server =
           FakeOpenAiServer.start(
               Duration.ofMillis(ms), Duration.ZERO, 1536, Duration.ofMillis(ms), 8)) {
@@ -124,13 +132,78 @@ public final class HttpFloorMeasure {
         OpenAiClient.builder().baseUrl(server.baseUrl()).apiKey("sk-bench").build()) {
       var embeddings =
           OpenAiEmbeddingModel.builder().client(client).model("m").dimensions(1536).build();
-      report(print, "OpenAiEmbeddingModel, 1 x 1536-d", ms,
-          time(calls, () -> embeddings.embed(List.of("what is it"))));
       var chat = OpenAiChatModel.builder().client(client).model("gpt-4o-mini").build();
       ChatRequest prompt =
           ChatRequest.of(List.of(Message.system("word ".repeat(20_000)), Message.user("why?")));
+      report(print, "OpenAiEmbeddingModel, 1 x 1536-d", ms,
+          time(calls, () -> embeddings.embed(List.of("what is it"))));
       report(print, "OpenAiChatModel, 100 KB prompt", ms, time(calls, () -> chat.chat(prompt)));
+      // The engine's limiter workers are virtual threads: their blocking reads wait through the
+      // JDK's poller and wake through a carrier thread, one hand-off more than a platform thread.
+      report(print, "  the same on a virtual thread", ms,
+          onVirtualThread(() -> time(calls, () -> embeddings.embed(List.of("what is it")))));
+      report(print, "  the same on a virtual thread", ms,
+          onVirtualThread(() -> time(calls, () -> chat.chat(prompt))));
     }
+  }
+
+  /**
+   * A no-op call through a {@link CallLimiter} from a virtual thread, after {@code ms} idle: the
+   * two hand-offs (to a worker, and back to the caller) that every model call of a query makes.
+   */
+  private static void limiterRoundTrip(int ms, int calls, boolean print) throws Exception {
+    try (CallLimiter limiter =
+        CallLimiter.create(CallLimiterConfig.builder().name("floor").maxAsync(8).build())) {
+      long[] nanos =
+          onVirtualThread(
+              () -> {
+                Callable<Object> noop = () -> Boolean.TRUE;
+                for (int i = 0; i < 100; i++) {
+                  limiter.call(Priority.QUERY, noop);
+                }
+                long[] t = new long[calls];
+                for (int i = 0; i < calls; i++) {
+                  LockSupport.parkNanos(ms * 1_000_000L);
+                  long t0 = System.nanoTime();
+                  limiter.call(Priority.QUERY, noop);
+                  t[i] = System.nanoTime() - t0;
+                }
+                return t;
+              });
+      if (print) {
+        Arrays.sort(nanos);
+        System.out.printf(
+            Locale.ROOT,
+            "%-34s   idle %2d ms: p50 %.3f ms, p90 %.3f ms%n",
+            "CallLimiter no-op call",
+            ms,
+            EngineRig.percentileMs(nanos, 0.5),
+            EngineRig.percentileMs(nanos, 0.9));
+      }
+    }
+  }
+
+  private interface Timed {
+    long[] run() throws Exception;
+  }
+
+  private static long[] onVirtualThread(Timed timed) throws Exception {
+    long[][] result = new long[1][];
+    Exception[] failure = new Exception[1];
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                result[0] = timed.run();
+              } catch (Exception e) {
+                failure[0] = e;
+              }
+            })
+        .join();
+    if (failure[0] != null) {
+      throw failure[0];
+    }
+    return result[0];
   }
 
   private interface Call {
