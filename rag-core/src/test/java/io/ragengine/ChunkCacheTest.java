@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ragengine.IngestPipeline.StoredChunk;
+import io.ragengine.store.ForwardingKvStore;
 import io.ragengine.store.InMemoryStorage;
 import io.ragengine.store.KvStore;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 final class ChunkCacheTest {
@@ -19,31 +19,11 @@ final class ChunkCacheTest {
 
   /** The store, recording the keys of every getAll. */
   private final KvStore recording =
-      new KvStore() {
-        @Override
-        public Optional<String> get(String namespace, String key) {
-          return store.get(namespace, key);
-        }
-
+      new ForwardingKvStore(store) {
         @Override
         public Map<String, String> getAll(String namespace, Collection<String> keys) {
           reads.add(List.copyOf(keys));
-          return store.getAll(namespace, keys);
-        }
-
-        @Override
-        public List<String> keys(String namespace) {
-          return store.keys(namespace);
-        }
-
-        @Override
-        public void put(String namespace, String key, String value) {
-          store.put(namespace, key, value);
-        }
-
-        @Override
-        public void delete(String namespace, String key) {
-          store.delete(namespace, key);
+          return super.getAll(namespace, keys);
         }
       };
 

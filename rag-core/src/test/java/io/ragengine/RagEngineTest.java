@@ -440,13 +440,7 @@ final class RagEngineTest {
             return found;
           }
         };
-    Storage storage =
-        new ForwardingStorage(inner) {
-          @Override
-          public DocStatusStore docStatus() {
-            return statuses;
-          }
-        };
+    Storage storage = ForwardingStorage.withDocStatus(inner, statuses);
     RagEngine engine = open(builder().storage(storage).embeddingModel(flaky));
     assertEquals(3, engine.insert(CORPUS).failed());
     failing.set(false);
@@ -485,13 +479,7 @@ final class RagEngineTest {
     RagEngine engine =
         open(
             builder()
-                .storage(
-                    new ForwardingStorage(inner) {
-                      @Override
-                      public DocStatusStore docStatus() {
-                        return statuses;
-                      }
-                    })
+                .storage(ForwardingStorage.withDocStatus(inner, statuses))
                 .embeddingModel(refusingWhile(failing)));
     assertEquals(3, engine.insert(CORPUS).failed());
     failing.set(false);
@@ -524,13 +512,7 @@ final class RagEngineTest {
     RagEngine engine =
         open(
             builder()
-                .storage(
-                    new ForwardingStorage(inner) {
-                      @Override
-                      public KvStore kv() {
-                        return kv;
-                      }
-                    })
+                .storage(ForwardingStorage.withKv(inner, kv))
                 .embeddingModel(refusingWhile(failing)));
     List<String> reasons =
         engine.insert(CORPUS).documents().stream().map(d -> d.error().orElseThrow()).toList();
@@ -1171,13 +1153,7 @@ final class RagEngineTest {
         };
     RagEngine.Builder failing =
         builder()
-            .storage(
-                new ForwardingStorage(inner) {
-                  @Override
-                  public DocStatusStore docStatus() {
-                    return statuses;
-                  }
-                })
+            .storage(ForwardingStorage.withDocStatus(inner, statuses))
             .eagerInit(true)
             .maxAsync(3)
             .embeddingMaxAsync(2);

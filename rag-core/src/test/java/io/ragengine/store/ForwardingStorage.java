@@ -8,6 +8,26 @@ public class ForwardingStorage implements Storage {
     this.delegate = delegate;
   }
 
+  /** {@code delegate} with its document status store replaced by {@code statuses}. */
+  public static Storage withDocStatus(Storage delegate, DocStatusStore statuses) {
+    return new ForwardingStorage(delegate) {
+      @Override
+      public DocStatusStore docStatus() {
+        return statuses;
+      }
+    };
+  }
+
+  /** {@code delegate} with its key-value store replaced by {@code kv}. */
+  public static Storage withKv(Storage delegate, KvStore kv) {
+    return new ForwardingStorage(delegate) {
+      @Override
+      public KvStore kv() {
+        return kv;
+      }
+    };
+  }
+
   @Override
   public KvStore kv() {
     return delegate.kv();
