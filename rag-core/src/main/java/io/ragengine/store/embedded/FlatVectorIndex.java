@@ -222,11 +222,13 @@ public final class FlatVectorIndex {
             ? KERNEL.halfQuery(Vectors.normalized(query, "vector"))
             : Vectors.normalized(query, "vector");
     int n = size;
+    // No heap holds more than there are vectors: a topK of Integer.MAX_VALUE must not allocate it.
+    int capacity = Math.max(1, Math.min(topK, n));
     int parts = (int) Math.max(1, Math.min(parallelism, (long) n * dimensions / MIN_ELEMENTS_PER_PART));
     List<TopK> heaps =
         parts == 1
-            ? List.of(scan(q, 0, n, new TopK(topK, ids), minScore, idFilter))
-            : splitScan(q, n, parts, topK, minScore, idFilter);
+            ? List.of(scan(q, 0, n, new TopK(capacity, ids), minScore, idFilter))
+            : splitScan(q, n, parts, capacity, minScore, idFilter);
     List<VectorMatch> all = new ArrayList<>();
     for (TopK heap : heaps) {
       for (int i = 0; i < heap.count; i++) {

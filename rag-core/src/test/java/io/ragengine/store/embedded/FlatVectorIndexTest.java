@@ -58,6 +58,21 @@ final class FlatVectorIndexTest {
   }
 
   @Test
+  void search_topKFarAboveTheVectorsStored_returnsThemAll_withoutAllocatingTopK() {
+    // Regression: the heaps were sized by topK, so Integer.MAX_VALUE threw OutOfMemoryError
+    // ("Requested array size exceeds VM limit") with three vectors stored.
+    FlatVectorIndex index = FlatVectorIndex.create(4, VectorEncoding.FLOAT16);
+    index.upsert("a", new float[] {1, 0, 0, 0});
+    index.upsert("b", new float[] {0, 1, 0, 0});
+    index.upsert("c", new float[] {1, 1, 0, 0});
+
+    List<VectorMatch> all =
+        index.search(new float[] {1, 0, 0, 0}, Integer.MAX_VALUE, VectorStore.NO_MIN_SCORE, null);
+
+    assertEquals(List.of("a", "c", "b"), all.stream().map(VectorMatch::id).toList());
+  }
+
+  @Test
   void upsertAndRemove_randomOperations_matchAMap() {
     Random random = new Random(3);
     FlatVectorIndex index = FlatVectorIndex.create(4, VectorEncoding.FLOAT16);
