@@ -290,13 +290,23 @@ final class IngestPipeline implements AutoCloseable {
     }
   }
 
-  InsertReport insert(List<Document> documents) {
+  /**
+   * Checks that neither {@code documents} nor any of them is null.
+   *
+   * @throws NullPointerException naming {@code documents}, or the first null one's index
+   */
+  static List<Document> checkDocuments(List<Document> documents) {
     Objects.requireNonNull(documents, "documents");
     for (int i = 0; i < documents.size(); i++) {
       if (documents.get(i) == null) {
         throw new NullPointerException("documents[" + i + "]");
       }
     }
+    return documents;
+  }
+
+  InsertReport insert(List<Document> documents) {
+    checkDocuments(documents);
     DocumentReport[] reports = new DocumentReport[documents.size()];
     List<Task> tasks = new ArrayList<>();
     List<Integer> taskIndex = new ArrayList<>();

@@ -15,6 +15,7 @@ import io.ragengine.model.ChatResponse;
 import io.ragengine.model.ChatStreamListener;
 import io.ragengine.model.EmbeddingModel;
 import io.ragengine.model.Message;
+import io.ragengine.model.ModelException;
 import io.ragengine.store.Storage;
 import io.ragengine.store.VectorMatch;
 import io.ragengine.store.embedded.EmbeddedStorage;
@@ -132,7 +133,16 @@ public final class RagEngine implements AutoCloseable {
               limiterConfig("embedding", config.embeddingMaxAsync()),
               warmUp(() -> embedding.warmup(config.embeddingMaxAsync())));
       started.add(embeddingLimiter);
-      int batchSize = Math.min(config.embeddingBatchSize(), embeddingModel.maxBatchSize());
+      int modelBatch = embeddingModel.maxBatchSize();
+      if (modelBatch <= 0) {
+        throw new IllegalArgumentException(
+            "embeddingModel "
+                + embeddingModel.modelName()
+                + ": maxBatchSize() "
+                + modelBatch
+                + " (expected: > 0)");
+      }
+      int batchSize = Math.min(config.embeddingBatchSize(), modelBatch);
       this.batcher =
           new EmbeddingBatcher(
               embeddingModel,
@@ -257,10 +267,12 @@ public final class RagEngine implements AutoCloseable {
    * the future.
    *
    * @throws IllegalStateException if this engine is closed
+   * @throws NullPointerException if {@code documents} or one of them is null (the message gives
+   *     its index)
    */
   public CompletableFuture<InsertReport> insertAsync(List<Document> documents) {
     checkOpen();
-    List<Document> copy = List.copyOf(Objects.requireNonNull(documents, "documents"));
+    List<Document> copy = List.copyOf(IngestPipeline.checkDocuments(documents));
     return async(() -> pipeline.insert(copy));
   }
 
@@ -308,7 +320,8 @@ public final class RagEngine implements AutoCloseable {
    * context, and the chat model answers from it. With {@code onlyContext} the chat model is not
    * called. BYPASS mode sends the question to the chat model with no retrieval.
    *
-   * @throws IllegalArgumentException if {@code question} is blank
+   * @throws IllegalArgumentException if {@code question} is blank, or has more tokens than {@code
+   *     maxTotalTokens} leaves for it (checked before any model call)
    * @throws IllegalStateException if this engine is closed, or an answer is wanted and no chat
    *     model was configured
    * @throws io.ragengine.model.ModelException if a model call failed after its retries
@@ -357,6 +370,7 @@ public final class RagEngine implements AutoCloseable {
           "no chatModel configured: set one on the builder, or query with onlyContext(true)");
     }
     long start = System.nanoTime();
+    int questionTokens = checkQuestionFits(question, params);
     if (params.mode() == QueryMode.BYPASS) {
       if (params.onlyContext()) {
         return new QueryResult(
@@ -381,7 +395,7 @@ public final class RagEngine implements AutoCloseable {
     int budget =
         params.maxTotalTokens()
             - instructionTokens
-            - tokenizer.count(question)
+            - questionTokens
             - PROMPT_MARGIN_TOKENS;
     List<Source> sources = new ArrayList<>();
     // The pieces, joined once: String.join sizes one array and fills it, where a StringBuilder's
@@ -419,6 +433,32 @@ public final class RagEngine implements AutoCloseable {
         embedded, retrieved);
   }
 
+  /**
+   * Returns the question's tokens, if the question fits {@code maxTotalTokens} with the prompt's
+   * other parts (the answer instructions in NAIVE mode, and a margin); checked before any model
+   * call, since the provider would refuse the prompt or drop every source to make room.
+   */
+  private int checkQuestionFits(String question, QueryParams params) {
+    int tokens = tokenizer.count(question);
+    int room =
+        params.maxTotalTokens()
+            - PROMPT_MARGIN_TOKENS
+            - (params.mode() == QueryMode.BYPASS ? 0 : instructionTokens);
+    if (tokens > room) {
+      throw new IllegalArgumentException(
+          "question: "
+              + tokens
+              + " tokens (expected: at most "
+              + Math.max(room, 0)
+              + ", what maxTotalTokens "
+              + params.maxTotalTokens()
+              + " leaves for it in "
+              + params.mode()
+              + " mode)");
+    }
+    return tokens;
+  }
+
   /** Asks the chat model; {@code context} null sends the bare question (BYPASS). */
   private QueryResult answer(
       ChatModel chat,
@@ -450,6 +490,9 @@ public final class RagEngine implements AutoCloseable {
       throw new RagException("interrupted while waiting for the answer", e);
     } catch (Exception e) {
       throw new RagException(IngestPipeline.describe(e), e);
+    }
+    if (response == null) {
+      throw new ModelException("chat model " + chat.modelName() + " returned null", false, null);
     }
     long answered = System.nanoTime();
     return new QueryResult(

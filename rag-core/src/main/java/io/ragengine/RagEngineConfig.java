@@ -79,8 +79,8 @@ public record RagEngineConfig(
     Checks.positive(maxParallelInsert, "maxParallelInsert");
     Objects.requireNonNull(chunker, "chunker");
     Checks.positive(embeddingBatchSize, "embeddingBatchSize");
-    Checks.positiveOrZero(embeddingMaxWait, "embeddingMaxWait");
-    Checks.positiveOrZero(callTimeout, "callTimeout");
+    Checks.wait(embeddingMaxWait, "embeddingMaxWait");
+    Checks.wait(callTimeout, "callTimeout");
     Objects.requireNonNull(queryDefaults, "queryDefaults");
     Checks.positiveOrZero(chunkCacheBytes, "chunkCacheBytes");
   }
@@ -189,13 +189,13 @@ public record RagEngineConfig(
 
     /** Longest wait of a partial batch of document texts. Default 10 ms; zero sends at once. */
     public Builder embeddingMaxWait(Duration embeddingMaxWait) {
-      this.embeddingMaxWait = Checks.positiveOrZero(embeddingMaxWait, "embeddingMaxWait");
+      this.embeddingMaxWait = Checks.wait(embeddingMaxWait, "embeddingMaxWait");
       return this;
     }
 
     /** Limit on one model call; zero means none. Default 3 minutes. */
     public Builder callTimeout(Duration callTimeout) {
-      this.callTimeout = Checks.positiveOrZero(callTimeout, "callTimeout");
+      this.callTimeout = Checks.wait(callTimeout, "callTimeout");
       return this;
     }
 

@@ -13,6 +13,9 @@ import com.sun.management.HotSpotDiagnosticMXBean;
 import io.ragengine.InsertReport.DocumentReport;
 import io.ragengine.InsertReport.Outcome;
 import io.ragengine.ingest.IngestProgress;
+import io.ragengine.model.ChatModel;
+import io.ragengine.model.ChatRequest;
+import io.ragengine.model.ChatResponse;
 import io.ragengine.model.ChatStreamListener;
 import io.ragengine.model.EmbeddingModel;
 import io.ragengine.model.FakeChatModel;
@@ -41,6 +44,7 @@ import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -1012,6 +1016,8 @@ final class RagEngineTest {
     withNull.add(null);
     var nul = assertThrows(NullPointerException.class, () -> engine.insert(withNull));
     assertEquals("documents[1]", nul.getMessage());
+    var nulAsync = assertThrows(NullPointerException.class, () -> engine.insertAsync(withNull));
+    assertEquals("documents[1]", nulAsync.getMessage());
     var question = assertThrows(IllegalArgumentException.class, () -> engine.query(" "));
     assertEquals("question: blank text of length 1 (expected: not blank)", question.getMessage());
     var topK =
@@ -1040,6 +1046,107 @@ final class RagEngineTest {
             IllegalArgumentException.class,
             () -> builder().chunkSizeTokens(50).chunkOverlapTokens(50).build());
     assertEquals("chunkOverlapTokens: 50 (expected: < chunkSizeTokens 50)", overlap.getMessage());
+    // Regression: a Duration past a long of nanoseconds passed the setter, and build() failed
+    // with ArithmeticException: long overflow.
+    var forever =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> RagEngine.builder().callTimeout(Duration.ofSeconds(Long.MAX_VALUE)));
+    assertEquals(
+        "callTimeout: PT2562047788015215H30M7S (expected: in [PT0S, PT8760H])",
+        forever.getMessage());
+    var maxWait =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> RagEngine.builder().embeddingMaxWait(Duration.ofDays(366)));
+    assertEquals("embeddingMaxWait: PT8784H (expected: in [PT0S, PT8760H])", maxWait.getMessage());
+  }
+
+  @Test
+  void build_embeddingModelWithNoBatchSize_failsNamingTheModel() {
+    // Regression: the message blamed embeddingBatchSize, an option the caller never set.
+    var none =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public int maxBatchSize() {
+            return 0;
+          }
+        };
+    var e = assertThrows(IllegalArgumentException.class, () -> builder().embeddingModel(none).build());
+    assertEquals(
+        "embeddingModel " + embeddings.modelName() + ": maxBatchSize() 0 (expected: > 0)",
+        e.getMessage());
+    open(builder()); // the working directory was released
+  }
+
+  @Test
+  void query_questionLongerThanTheTokenBudgetAllows_isRefusedBeforeAnyModelCall() {
+    // Regression: the question went out anyway, with every source dropped to make room.
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+    int embedCalls = embeddings.callCount();
+    String question = "why " + "word ".repeat(400);
+    QueryParams small = QueryParams.builder().maxTotalTokens(500).build();
+
+    var naive = assertThrows(IllegalArgumentException.class, () -> engine.query(question, small));
+    var bypass =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> engine.query(question, small.toBuilder().mode(QueryMode.BYPASS).build()));
+
+    String naiveMessage = String.valueOf(naive.getMessage());
+    assertTrue(
+        naiveMessage.matches("question: 40\\d tokens \\(expected: at most \\d+, what"
+            + " maxTotalTokens 500 leaves for it in NAIVE mode\\)"),
+        naiveMessage);
+    assertTrue(
+        String.valueOf(bypass.getMessage()).endsWith("(expected: at most 300, what maxTotalTokens 500 leaves for it"
+            + " in BYPASS mode)"),
+        bypass.getMessage());
+    assertFalse(naiveMessage.contains("word"));
+    assertEquals(embedCalls, embeddings.callCount());
+    assertEquals(0, chat.callCount());
+  }
+
+  @Test
+  @SuppressWarnings("NullAway") // the models return null on purpose
+  void modelsReturningNull_failWithTheModelsName_notANullPointerException() {
+    var nullEmbeddings =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            return null;
+          }
+        };
+    ChatModel nullChat =
+        new ChatModel() {
+          @Override
+          public ChatResponse chat(ChatRequest request) {
+            return null;
+          }
+
+          @Override
+          public String modelName() {
+            return "null-chat";
+          }
+        };
+    RagEngine failing = open(builder().embeddingModel(nullEmbeddings));
+    DocumentReport report = failing.insert(CORPUS.get(0)).documents().get(0);
+    failing.close();
+    RagEngine engine = open(builder().chatModel(nullChat));
+
+    assertEquals(Outcome.FAILED, report.outcome());
+    assertTrue(
+        report.error().orElseThrow().startsWith(
+            "ModelException: embedding model "
+                + embeddings.modelName()
+                + " returned null (expected: one vector per text, "),
+        report.error().orElseThrow());
+    var e =
+        assertThrows(
+            ModelException.class,
+            () -> engine.query("hello", QueryParams.mode(QueryMode.BYPASS)));
+    assertEquals("chat model null-chat returned null", e.getMessage());
   }
 
   @Test

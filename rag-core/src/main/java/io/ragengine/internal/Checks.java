@@ -10,6 +10,12 @@ import java.util.Objects;
  * <p>Not public API.
  */
 public final class Checks {
+  /**
+   * The longest timeout or wait an option accepts, 365 days: past it a deadline in nanoseconds
+   * could overflow, and no call waits that long on purpose (zero means "none" where allowed).
+   */
+  public static final Duration MAX_WAIT = Duration.ofDays(365);
+
   private Checks() {}
 
   /** Returns {@code value} if it is greater than zero. */
@@ -59,6 +65,16 @@ public final class Checks {
     Objects.requireNonNull(value, name);
     if (value.isNegative()) {
       throw new IllegalArgumentException(name + ": " + value + " (expected: >= 0)");
+    }
+    return value;
+  }
+
+  /** Returns {@code value} if it is non-null, not negative and at most {@link #MAX_WAIT}. */
+  public static Duration wait(Duration value, String name) {
+    Objects.requireNonNull(value, name);
+    if (value.isNegative() || value.compareTo(MAX_WAIT) > 0) {
+      throw new IllegalArgumentException(
+          name + ": " + value + " (expected: in [" + Duration.ZERO + ", " + MAX_WAIT + "])");
     }
     return value;
   }

@@ -98,7 +98,7 @@ public final class EmbeddingBatcher {
     this.model = Objects.requireNonNull(model, "model");
     this.limiter = Objects.requireNonNull(limiter, "limiter");
     this.batchSize = Checks.positive(batchSize, "embeddingBatchSize");
-    this.maxWait = Checks.positiveOrZero(maxWait, "embeddingMaxWait");
+    this.maxWait = Checks.wait(maxWait, "embeddingMaxWait");
     this.delayer = Objects.requireNonNull(delayer, "delayer");
     this.batchObserver = batchObserver;
   }
@@ -286,6 +286,16 @@ public final class EmbeddingBatcher {
         return null;
       }
       long nanos = System.nanoTime() - start;
+      if (vectors == null) {
+        throw new ModelException(
+            "embedding model "
+                + model.modelName()
+                + " returned null (expected: one vector per text, "
+                + texts.size()
+                + " in all)",
+            false,
+            null);
+      }
       if (vectors.size() != texts.size()) {
         throw new ModelException(
             "embedding model "

@@ -443,7 +443,8 @@ public final class CallLimiter implements AutoCloseable {
    */
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     Checks.positiveOrZero(timeout, "timeout");
-    return readyLatch.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    // TimeUnit.convert saturates where toNanos() would overflow (Duration.ofSeconds(Long.MAX_VALUE)).
+    return readyLatch.await(TimeUnit.NANOSECONDS.convert(timeout), TimeUnit.NANOSECONDS);
   }
 
   /** Returns whether {@link #close()} has been called. */
@@ -733,7 +734,10 @@ public final class CallLimiter implements AutoCloseable {
         RetryLaterException again = run(c);
         if (again != null) {
           retry = c;
-          retryDelay = again.delay().toNanos();
+          // A provider's Retry-After can be anything: at most MAX_WAIT, so the deadline fits.
+          retryDelay = TimeUnit.NANOSECONDS.convert(again.delay().compareTo(Checks.MAX_WAIT) > 0
+              ? Checks.MAX_WAIT
+              : again.delay());
         }
         Consumer<Object> hook = afterCallHook;
         if (hook != null) {

@@ -68,9 +68,9 @@ public record CallLimiterConfig(
     Checks.notBlank(name, "name");
     Checks.inRange(maxAsync, 1, MAX_MAX_ASYNC, "maxAsync");
     Checks.positiveOrZero(maxQueued, "maxQueued");
-    Checks.positiveOrZero(callTimeout, "callTimeout");
-    Checks.positiveOrZero(queueTimeout, "queueTimeout");
-    Checks.positiveOrZero(drainTimeout, "drainTimeout");
+    Checks.wait(callTimeout, "callTimeout");
+    Checks.wait(queueTimeout, "queueTimeout");
+    Checks.wait(drainTimeout, "drainTimeout");
   }
 
   /** Returns a builder with every option at its default. */
@@ -155,10 +155,10 @@ public record CallLimiterConfig(
      * keeps its worker (and its slot) until it returns. Each run after {@link RetryLaterException}
      * has its own limit. Zero means no limit. Default 3 minutes.
      *
-     * @throws IllegalArgumentException if {@code callTimeout} is negative
+     * @throws IllegalArgumentException if {@code callTimeout} is negative or over 365 days
      */
     public Builder callTimeout(Duration callTimeout) {
-      this.callTimeout = Checks.positiveOrZero(callTimeout, "callTimeout");
+      this.callTimeout = Checks.wait(callTimeout, "callTimeout");
       return this;
     }
 
@@ -166,10 +166,10 @@ public record CallLimiterConfig(
      * How long a call may wait before its first run starts. A call that waits longer never runs
      * and its future fails with {@link CallTimeoutException}. Zero means no limit, the default.
      *
-     * @throws IllegalArgumentException if {@code queueTimeout} is negative
+     * @throws IllegalArgumentException if {@code queueTimeout} is negative or over 365 days
      */
     public Builder queueTimeout(Duration queueTimeout) {
-      this.queueTimeout = Checks.positiveOrZero(queueTimeout, "queueTimeout");
+      this.queueTimeout = Checks.wait(queueTimeout, "queueTimeout");
       return this;
     }
 
@@ -177,10 +177,10 @@ public record CallLimiterConfig(
      * How long {@link CallLimiter#close()} waits for running calls to finish before it interrupts
      * them. Zero interrupts them at once. Default 30 seconds.
      *
-     * @throws IllegalArgumentException if {@code drainTimeout} is negative
+     * @throws IllegalArgumentException if {@code drainTimeout} is negative or over 365 days
      */
     public Builder drainTimeout(Duration drainTimeout) {
-      this.drainTimeout = Checks.positiveOrZero(drainTimeout, "drainTimeout");
+      this.drainTimeout = Checks.wait(drainTimeout, "drainTimeout");
       return this;
     }
 

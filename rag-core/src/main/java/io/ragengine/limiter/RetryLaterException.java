@@ -33,7 +33,10 @@ public final class RetryLaterException extends RagException {
     this.delay = delay;
   }
 
-  /** How long the call waits, without a worker, before it re-enters the queue. */
+  /**
+   * How long the call waits, without a worker, before it re-enters the queue; a limiter waits at
+   * most 365 days however long this is.
+   */
   public Duration delay() {
     return delay;
   }

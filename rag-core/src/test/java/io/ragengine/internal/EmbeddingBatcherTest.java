@@ -291,7 +291,7 @@ final class EmbeddingBatcherTest {
                 () -> new EmbeddingBatcher(model, limiter, 0, Duration.ZERO, delayer, null))
             .getMessage());
     assertEquals(
-        "embeddingMaxWait: PT-1S (expected: >= 0)",
+        "embeddingMaxWait: PT-1S (expected: in [PT0S, PT8760H])",
         assertThrows(
                 IllegalArgumentException.class,
                 () ->

@@ -49,22 +49,41 @@ final class CallLimiterConfigTest {
   @Test
   void callTimeout_negative_throws() {
     assertRejected(
-        "callTimeout: PT-1S (expected: >= 0)",
+        "callTimeout: PT-1S (expected: in [PT0S, PT8760H])",
         () -> CallLimiterConfig.builder().callTimeout(Duration.ofSeconds(-1)));
   }
 
   @Test
   void queueTimeout_negative_throws() {
     assertRejected(
-        "queueTimeout: PT-0.001S (expected: >= 0)",
+        "queueTimeout: PT-0.001S (expected: in [PT0S, PT8760H])",
         () -> CallLimiterConfig.builder().queueTimeout(Duration.ofMillis(-1)));
   }
 
   @Test
   void drainTimeout_negative_throws() {
     assertRejected(
-        "drainTimeout: PT-1M (expected: >= 0)",
+        "drainTimeout: PT-1M (expected: in [PT0S, PT8760H])",
         () -> CallLimiterConfig.builder().drainTimeout(Duration.ofMinutes(-1)));
+  }
+
+  @Test
+  void timeouts_overAYear_throw_ratherThanOverflowADeadlineLater() {
+    // Regression: Duration.ofSeconds(Long.MAX_VALUE) passed the setter and CallLimiter.create (or
+    // close(), for drainTimeout) failed with ArithmeticException: long overflow.
+    Duration forever = Duration.ofSeconds(Long.MAX_VALUE, 999_999_999);
+    assertRejected(
+        "callTimeout: PT8761H (expected: in [PT0S, PT8760H])",
+        () -> CallLimiterConfig.builder().callTimeout(Duration.ofHours(8761)));
+    assertRejected(
+        "queueTimeout: " + forever + " (expected: in [PT0S, PT8760H])",
+        () -> CallLimiterConfig.builder().queueTimeout(forever));
+    assertRejected(
+        "drainTimeout: " + forever + " (expected: in [PT0S, PT8760H])",
+        () -> CallLimiterConfig.builder().drainTimeout(forever));
+    assertEquals(
+        Duration.ofDays(365),
+        CallLimiterConfig.builder().callTimeout(Duration.ofDays(365)).build().callTimeout());
   }
 
   @Test
