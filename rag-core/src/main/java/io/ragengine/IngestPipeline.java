@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -287,6 +288,28 @@ final class IngestPipeline implements AutoCloseable {
     void done() {
       queued.complete(null);
       told.complete(null);
+    }
+  }
+
+  /**
+   * Checks that vectors of {@code dimension} floats fit the stored chunk vectors, so that a
+   * working directory opened with another embedding model says so, rather than fail every insert
+   * and query with the store's "vector: dimension" about a vector the caller never passed.
+   *
+   * @throws IllegalStateException if the stored chunk vectors have another dimension
+   */
+  static void checkDimension(Storage storage, String modelName, int dimension) {
+    OptionalInt stored = storage.vectors().dimension(CHUNKS);
+    if (stored.isPresent() && stored.getAsInt() != dimension) {
+      throw new IllegalStateException(
+          "embeddingModel "
+              + modelName
+              + ": "
+              + dimension
+              + "-d vectors, but the stored chunks have "
+              + stored.getAsInt()
+              + "-d ones, from another model (expected: the model they were embedded with, or"
+              + " another working directory)");
     }
   }
 
@@ -577,6 +600,7 @@ final class IngestPipeline implements AutoCloseable {
       slots.release(); // the embedding budget paces it from here
       holdingSlot = false;
       List<float[]> vectors = join(embedding);
+      checkDimension(storage, batcher.modelName(), vectors.get(0).length);
       chunksEmbedded.add(chunks.size());
       tracker.embedded.addAndGet(chunks.size());
       tell(IngestProgress.Stage.EMBEDDED, task, tracker);

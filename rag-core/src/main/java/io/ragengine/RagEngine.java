@@ -383,6 +383,7 @@ public final class RagEngine implements AutoCloseable {
           start, start);
     }
     float[] vector = IngestPipeline.join(batcher.embed(List.of(question), Priority.QUERY)).get(0);
+    IngestPipeline.checkDimension(storage, embeddingModel.modelName(), vector.length);
     long embedded = System.nanoTime();
 
     List<VectorMatch> matches =

@@ -232,6 +232,31 @@ final class RagEngineTest {
   }
 
   @Test
+  void reopenedWithAModelOfAnotherDimension_insertsFailAndQueriesThrow_namingTheMismatch() {
+    // Regression: both failed with the store's "vector: dimension 32 (expected: 64)", and the
+    // query's about a vector the caller never passed.
+    try (RagEngine first = builder().build()) {
+      assertEquals(3, first.insert(CORPUS).processed());
+    }
+    FakeEmbeddingModel other = new FakeEmbeddingModel(32);
+    RagEngine engine = open(builder().embeddingModel(other));
+    String expected =
+        "embeddingModel "
+            + other.modelName()
+            + ": 32-d vectors, but the stored chunks have 64-d ones, from another model (expected:"
+            + " the model they were embedded with, or another working directory)";
+
+    var query = assertThrows(IllegalStateException.class, () -> engine.query("volcano lava"));
+    DocumentReport report =
+        engine.insert(Document.of("new", about("tides moon ocean", 5))).documents().get(0);
+
+    assertEquals(expected, query.getMessage());
+    assertEquals(Outcome.FAILED, report.outcome());
+    assertEquals("IllegalStateException: " + expected, report.error().orElseThrow());
+    assertEquals(0, chat.callCount());
+  }
+
+  @Test
   void query_bypass_sendsOnlyTheQuestion() {
     RagEngine engine = open(builder());
     engine.insert(CORPUS);

@@ -173,6 +173,11 @@ public final class EmbeddingBatcher {
             });
   }
 
+  /** The name of the model the batches go to. */
+  public String modelName() {
+    return model.modelName();
+  }
+
   /** The most texts all embedding calls hold at once: the batch size times the limiter's slots. */
   public int textsPerRound() {
     return batchSize * limiter.maxAsync();

@@ -1,6 +1,7 @@
 package io.ragengine.store;
 
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
@@ -63,6 +64,15 @@ public interface VectorStore {
    * @throws IllegalStateException if the storage is closed
    */
   int size(String namespace);
+
+  /**
+   * Returns the dimension of the vectors in {@code namespace}; empty if it holds none (the next
+   * vector stored then sets it).
+   *
+   * @throws IllegalArgumentException if {@code namespace} is blank
+   * @throws IllegalStateException if the storage is closed
+   */
+  OptionalInt dimension(String namespace);
 
   /**
    * Stores {@code vector} under {@code id}, replacing any previous one, and commits.

@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -245,6 +246,17 @@ public final class InMemoryStorage implements Storage {
       @Override
       public int size(String namespace) {
         return read(() -> vectors.getOrDefault(namespace, Map.of()).size());
+      }
+
+      @Override
+      public OptionalInt dimension(String namespace) {
+        return read(
+            () -> {
+              Map<String, float[]> ns = vectors.getOrDefault(namespace, Map.of());
+              return ns.isEmpty()
+                  ? OptionalInt.empty()
+                  : OptionalInt.of(ns.values().iterator().next().length);
+            });
       }
 
       @Override

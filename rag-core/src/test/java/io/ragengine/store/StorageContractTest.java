@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -215,6 +216,17 @@ public abstract class StorageContractTest {
   void vectors_unknownNamespace_returnsEmpty() {
     assertEquals(List.of(), storage.vectors().query("none", new float[] {1, 0}, 5));
     assertEquals(0, storage.vectors().size("none"));
+  }
+
+  @Test
+  void vectors_dimension_isTheStoredVectorsUntilTheNamespaceEmpties() {
+    assertEquals(OptionalInt.empty(), storage.vectors().dimension("c"));
+    storage.vectors().upsert("c", "a", new float[] {1, 0, 0});
+    assertEquals(OptionalInt.of(3), storage.vectors().dimension("c"));
+    storage.vectors().delete("c", "a");
+    assertEquals(OptionalInt.empty(), storage.vectors().dimension("c"));
+    storage.vectors().upsert("c", "a", new float[] {1, 0});
+    assertEquals(OptionalInt.of(2), storage.vectors().dimension("c"));
   }
 
   @Test

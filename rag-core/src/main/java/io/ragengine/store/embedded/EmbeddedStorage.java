@@ -49,6 +49,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -844,6 +845,21 @@ public final class EmbeddedStorage implements Storage {
       try {
         FlatVectorIndex index = vectorIndexes.get(namespace);
         return index == null ? 0 : index.size();
+      } finally {
+        visibility.readLock().unlock();
+      }
+    }
+
+    @Override
+    public OptionalInt dimension(String namespace) {
+      Checks.notBlank(namespace, "namespace");
+      checkOpen();
+      visibility.readLock().lock();
+      try {
+        FlatVectorIndex index = vectorIndexes.get(namespace);
+        return index == null || index.size() == 0
+            ? OptionalInt.empty()
+            : OptionalInt.of(index.dimensions());
       } finally {
         visibility.readLock().unlock();
       }
