@@ -601,7 +601,9 @@ public final class RagEngine implements AutoCloseable {
 
     /**
      * A storage to use instead of the embedded one. The engine closes it when it is closed; if
-     * {@link #build()} fails, the storage is left open, still the caller's.
+     * {@link #build()} fails, the storage is left open, still the caller's. Give each engine its
+     * own: two engines on one storage would resume each other's documents, and the first closed
+     * would close it under the other.
      */
     public Builder storage(Storage storage) {
       this.storage = Objects.requireNonNull(storage, "storage");

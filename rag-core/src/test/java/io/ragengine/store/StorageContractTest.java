@@ -487,6 +487,9 @@ public abstract class StorageContractTest {
     var e = assertThrows(IllegalStateException.class, () -> storage.kv().get("docs", "a"));
     assertEquals("storage is closed", e.getMessage());
     assertThrows(IllegalStateException.class, () -> storage.commit(new UnitOfWork().put("d", "a", "b")));
+    // Nothing to read, but still closed: it says so rather than answer empty.
+    assertThrows(IllegalStateException.class, () -> storage.kv().getAll("docs", List.of()));
+    assertThrows(IllegalStateException.class, () -> storage.vectors().dimension("c"));
     storage.close(); // closing twice is harmless
   }
 

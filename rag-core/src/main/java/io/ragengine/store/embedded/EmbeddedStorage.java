@@ -720,10 +720,12 @@ public final class EmbeddedStorage implements Storage {
     @Override
     public Map<String, String> getAll(String namespace, Collection<String> keys) {
       Checks.notBlank(namespace, "namespace");
+      Objects.requireNonNull(keys, "keys");
       Set<String> wanted = new LinkedHashSet<>(Math.max(16, keys.size() * 2));
       for (String key : keys) {
         wanted.add(Checks.notBlank(key, "key"));
       }
+      checkOpen(); // before the shortcut: a closed storage says so, empty question or not
       if (wanted.isEmpty()) {
         return Map.of();
       }
@@ -910,6 +912,7 @@ public final class EmbeddedStorage implements Storage {
 
     @Override
     public Map<String, Integer> degrees(Collection<String> names) {
+      Objects.requireNonNull(names, "names");
       for (String name : names) {
         Checks.notBlank(name, "name");
       }
@@ -969,6 +972,7 @@ public final class EmbeddedStorage implements Storage {
 
     @Override
     public Map<String, DocStatusRecord> getAll(Collection<String> docIds) {
+      Objects.requireNonNull(docIds, "docIds");
       List<String> wanted = new ArrayList<>(docIds.size());
       for (String id : docIds) {
         wanted.add(Checks.notBlank(id, "docId"));
