@@ -1,5 +1,7 @@
 package io.ragengine.model;
 
+import io.ragengine.internal.Checks;
+
 /**
  * A chat completion model: messages in, one answer out, either whole or streamed token by token.
  *
@@ -75,8 +77,10 @@ public interface ChatModel {
    *
    * @param connections calls the model should be ready to serve at once; at least 1
    * @throws ModelException if the provider cannot be reached or refuses the credentials
+   * @throws IllegalArgumentException if {@code connections} is less than 1
    */
   default void warmup(int connections) {
+    Checks.positive(connections, "connections");
     warmup();
   }
 }

@@ -1,5 +1,6 @@
 package io.ragengine.model;
 
+import io.ragengine.internal.Checks;
 import java.util.List;
 
 /**
@@ -65,8 +66,10 @@ public interface EmbeddingModel {
    *
    * @param connections calls the model should be ready to serve at once; at least 1
    * @throws ModelException if the provider cannot be reached or refuses the credentials
+   * @throws IllegalArgumentException if {@code connections} is less than 1
    */
   default void warmup(int connections) {
+    Checks.positive(connections, "connections");
     warmup();
   }
 }

@@ -167,10 +167,10 @@ public final class OnnxEmbeddingModel implements EmbeddingModel, AutoCloseable {
   @Override
   public List<float[]> embed(List<String> texts) {
     List<String> copy = List.copyOf(Objects.requireNonNull(texts, "texts"));
+    checkOpen(); // before the shortcut: a closed model says so, empty list or not
     if (copy.isEmpty()) {
       return List.of();
     }
-    checkOpen();
     // A window of at most poolSize texts per call is queued or running at once; the next text is
     // submitted when one finishes. So concurrent calls interleave in the pool's FIFO queue, and a
     // one-text query waits behind at most poolSize texts of each other call, not a whole batch.
@@ -438,8 +438,10 @@ public final class OnnxEmbeddingModel implements EmbeddingModel, AutoCloseable {
       if ((model == null) != (tokenizerPath == null)) {
         throw new IllegalArgumentException(
             model == null
-                ? "tokenizerFile requires modelFile"
-                : "modelFile requires tokenizerFile");
+                ? "modelFile: not set (expected: set with tokenizerFile, or neither for the"
+                    + " bundled model)"
+                : "tokenizerFile: not set (expected: set with modelFile, or neither for the"
+                    + " bundled model)");
       }
       if (model == null && maxTokens > DEFAULT_MODEL_POSITIONS) {
         throw new IllegalArgumentException(

@@ -299,7 +299,20 @@ final class OnnxEmbeddingModelTest {
     Path file = Files.writeString(dir.resolve("m.onnx"), "x");
     OnnxEmbeddingModel.Builder builder = OnnxEmbeddingModel.builder().modelFile(file);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, builder::build);
-    assertEquals("modelFile requires tokenizerFile", e.getMessage());
+    assertEquals(
+        "tokenizerFile: not set (expected: set with modelFile, or neither for the bundled model)",
+        e.getMessage());
+  }
+
+  @Test
+  void closed_refusesEvenAnEmptyList_andWarmupRefusesNoConnections() {
+    // embed(List.of()) used to answer [] after close(), against its Javadoc ("@throws
+    // IllegalStateException if this model is closed"); and warmup(0) was accepted.
+    OnnxEmbeddingModel closed = OnnxEmbeddingModel.builder().poolSize(1).build();
+    closed.close();
+    assertThrows(IllegalStateException.class, () -> closed.embed(List.of()));
+    var e = assertThrows(IllegalArgumentException.class, () -> model.warmup(0));
+    assertEquals("connections: 0 (expected: > 0)", e.getMessage());
   }
 
   @Test
@@ -352,13 +365,6 @@ final class OnnxEmbeddingModelTest {
         assertThrows(IllegalStateException.class, () -> closed.embed(List.of("late")));
     assertEquals("OnnxEmbeddingModel all-MiniLM-L6-v2-int8 is closed", e.getMessage());
     assertThrows(IllegalStateException.class, closed::warmup);
-  }
-
-  @Test
-  void embed_emptyListAfterClose_returnsEmpty() {
-    OnnxEmbeddingModel closed = OnnxEmbeddingModel.builder().poolSize(1).build();
-    closed.close();
-    assertEquals(List.of(), closed.embed(List.of()));
   }
 
   private static Path copyDefaultTokenizer(Path dir) throws IOException {
