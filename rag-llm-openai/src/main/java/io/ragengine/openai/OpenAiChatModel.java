@@ -560,9 +560,13 @@ public final class OpenAiChatModel implements ChatModel {
       return this;
     }
 
-    /** Shortcut for a private client: see {@link OpenAiClient.Builder#apiKey(String)}. */
+    /**
+     * Shortcut for a private client: see {@link OpenAiClient.Builder#apiKey(String)}.
+     *
+     * @throws IllegalArgumentException as {@link OpenAiClient.Builder#apiKey(String)} does
+     */
     public Builder apiKey(String apiKey) {
-      this.apiKey = Checks.notBlank(apiKey, "apiKey");
+      this.apiKey = OpenAiClient.headerValue(Checks.notBlank(apiKey, "apiKey"), "apiKey");
       return this;
     }
 

@@ -231,6 +231,56 @@ public final class OpenAiClient implements AutoCloseable {
     return false;
   }
 
+  /**
+   * Returns {@code value} if OkHttp accepts it as a header value: visible ASCII, space and tab
+   * only. The message gives the index and code of the first other character, never the value, which
+   * may be a secret.
+   */
+  static String headerValue(String value, String name) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c != '\t' && (c < 0x20 || c > 0x7e)) {
+        throw new IllegalArgumentException(
+            name
+                + ": a character not allowed in an HTTP header at index "
+                + i
+                + " ("
+                + hex(value.codePointAt(i))
+                + ") (expected: visible ASCII, space or tab)");
+      }
+    }
+    return value;
+  }
+
+  /** Returns {@code name} if it is an RFC 7230 token, as a header name must be. */
+  static String headerName(String name, String option) {
+    Checks.notBlank(name, option);
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      boolean token =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+      if (!token) {
+        throw new IllegalArgumentException(
+            option
+                + ": \""
+                + name
+                + "\" has a character not allowed in an HTTP header name at index "
+                + i
+                + " ("
+                + hex(name.codePointAt(i))
+                + ") (expected: letters, digits and !#$%&'*+-.^_`|~)");
+      }
+    }
+    return name;
+  }
+
+  private static String hex(int codePoint) {
+    return String.format(Locale.ROOT, "0x%02x", codePoint);
+  }
+
   /** The base URL that endpoint paths are resolved against. */
   public String baseUrl() {
     return baseUrl.toString();
@@ -520,40 +570,63 @@ public final class OpenAiClient implements AutoCloseable {
     /**
      * The API key, sent as {@code Authorization: Bearer <key>} (or in {@link #apiKeyHeader}).
      * Local servers usually need none; then no header is sent.
+     *
+     * @throws IllegalArgumentException if it is blank or has a character other than visible ASCII,
+     *     space and tab (which HTTP headers cannot carry); the message gives the character's index
+     *     and code, never the key
      */
     public Builder apiKey(String apiKey) {
-      this.apiKey = Checks.notBlank(apiKey, "apiKey");
+      this.apiKey = headerValue(Checks.notBlank(apiKey, "apiKey"), "apiKey");
       return this;
     }
 
     /**
      * The header that carries the key. {@code Authorization} (the default) sends {@code Bearer
      * <key>}; any other name, such as Azure's {@code api-key}, sends the bare key.
+     *
+     * @throws IllegalArgumentException if it is not a header name: letters, digits and {@code
+     *     !#$%&'*+-.^_`|~} only (an RFC 7230 token)
      */
     public Builder apiKeyHeader(String headerName) {
-      this.apiKeyHeader = Checks.notBlank(headerName, "apiKeyHeader");
+      this.apiKeyHeader = headerName(headerName, "apiKeyHeader");
       return this;
     }
 
-    /** Sent as {@code OpenAI-Organization}. Default: not sent. */
+    /**
+     * Sent as {@code OpenAI-Organization}. Default: not sent.
+     *
+     * @throws IllegalArgumentException if it is blank or has a character other than visible ASCII,
+     *     space and tab
+     */
     public Builder organization(String organization) {
-      this.organization = Checks.notBlank(organization, "organization");
+      this.organization =
+          headerValue(Checks.notBlank(organization, "organization"), "organization");
       return this;
     }
 
-    /** Sent as {@code OpenAI-Project}. Default: not sent. */
+    /**
+     * Sent as {@code OpenAI-Project}. Default: not sent.
+     *
+     * @throws IllegalArgumentException if it is blank or has a character other than visible ASCII,
+     *     space and tab
+     */
     public Builder project(String project) {
-      this.project = Checks.notBlank(project, "project");
+      this.project = headerValue(Checks.notBlank(project, "project"), "project");
       return this;
     }
 
     /**
      * Adds a header to every request, for gateways. Its value is treated as a secret: it never
      * appears in logs, exceptions or {@code toString()}.
+     *
+     * @throws IllegalArgumentException if {@code name} is not a header name (letters, digits and
+     *     {@code !#$%&'*+-.^_`|~} only), or {@code value} has a character other than visible ASCII,
+     *     space and tab; the message gives the character's index and code, never the value
      */
     public Builder header(String name, String value) {
-      Checks.notBlank(name, "header name");
-      headers.put(name, Objects.requireNonNull(value, "value"));
+      headerName(name, "header name");
+      headerValue(Objects.requireNonNull(value, "value"), "header " + name);
+      headers.put(name, value);
       return this;
     }
 

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /** The API key and prompt text never leave through logs, exceptions or toString. */
 final class SecurityTest {
@@ -158,6 +159,87 @@ final class SecurityTest {
     }
     assertTrue(logs.contains("/v1/chat/completions"), "debug logging was on:\n" + logs);
     assertClean(logs);
+  }
+
+  @Test
+  void apiKey_withALineBreak_isRefusedAtTheSetterWithoutEchoingIt() {
+    String key = "sk-SECRET-0123456789ab\n" + Stubs.API_KEY;
+    String expected =
+        "apiKey: a character not allowed in an HTTP header at index 22 (0x0a)"
+            + " (expected: visible ASCII, space or tab)";
+    OpenAiClient.Builder client = OpenAiClient.builder();
+    List<Executable> setters =
+        List.of(
+            () -> client.apiKey(key),
+            () -> OpenAiChatModel.builder().apiKey(key),
+            () -> OpenAiEmbeddingModel.builder().apiKey(key));
+    for (Executable setter : setters) {
+      String message =
+          String.valueOf(assertThrows(IllegalArgumentException.class, setter).getMessage());
+      assertEquals(expected, message);
+      assertClean(message);
+      assertFalse(message.contains("SECRET"), message);
+    }
+    assertTrue(client.build().toString().contains("apiKey=none"), "the bad key was not kept");
+  }
+
+  @Test
+  void headerValues_withCharactersOkHttpRefuses_areRefusedNamingTheIndexAndCode() {
+    OpenAiClient.Builder client = OpenAiClient.builder();
+    assertEquals(
+        "header X-Gateway-Token: a character not allowed in an HTTP header at index 2 (0x0d)"
+            + " (expected: visible ASCII, space or tab)",
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> client.header("X-Gateway-Token", "gw\r" + GATEWAY_SECRET))
+            .getMessage());
+    assertEquals(
+        "apiKey: a character not allowed in an HTTP header at index 5 (0x7f)"
+            + " (expected: visible ASCII, space or tab)",
+        assertThrows(IllegalArgumentException.class, () -> client.apiKey("sk-ab\u007f" + "cd"))
+            .getMessage());
+    assertEquals(
+        "organization: a character not allowed in an HTTP header at index 3 (0xe9)"
+            + " (expected: visible ASCII, space or tab)",
+        assertThrows(IllegalArgumentException.class, () -> client.organization("org\u00e9"))
+            .getMessage());
+    assertEquals(
+        "project: a character not allowed in an HTTP header at index 1 (0x1f600)"
+            + " (expected: visible ASCII, space or tab)",
+        assertThrows(IllegalArgumentException.class, () -> client.project("p\uD83D\uDE00"))
+            .getMessage());
+    // Spaces and tabs are allowed inside a value, as OkHttp allows them.
+    OpenAiClient ok =
+        client
+            .apiKey(Stubs.API_KEY)
+            .header("X-Gateway-Token", GATEWAY_SECRET + "\t x")
+            .organization("Org One")
+            .build();
+    assertClean(ok.toString());
+    assertTrue(ok.toString().contains("headers=[X-Gateway-Token]"), ok.toString());
+  }
+
+  @Test
+  void headerNames_thatAreNotTokens_areRefusedNamingTheIndexAndCode() {
+    OpenAiClient.Builder client = OpenAiClient.builder();
+    String expected =
+        " has a character not allowed in an HTTP header name at index %d (%s)"
+            + " (expected: letters, digits and !#$%%&'*+-.^_`|~)";
+    assertEquals(
+        "apiKeyHeader: \"api key\"" + String.format(expected, 3, "0x20"),
+        assertThrows(IllegalArgumentException.class, () -> client.apiKeyHeader("api key"))
+            .getMessage());
+    assertEquals(
+        "header name: \"X-Token:\"" + String.format(expected, 7, "0x3a"),
+        assertThrows(
+                IllegalArgumentException.class, () -> client.header("X-Token:", GATEWAY_SECRET))
+            .getMessage());
+    assertEquals(
+        "header name: \"X-T\u00f6ken\"" + String.format(expected, 3, "0xf6"),
+        assertThrows(
+                IllegalArgumentException.class, () -> client.header("X-T\u00f6ken", GATEWAY_SECRET))
+            .getMessage());
+    assertTrue(client.header("X-Odd_But.Legal~Name!", "v").build().toString().contains("X-Odd"));
   }
 
   @Test
