@@ -554,9 +554,14 @@ public final class OpenAiChatModel implements ChatModel {
       return this;
     }
 
-    /** Shortcut for a private client: see {@link OpenAiClient.Builder#baseUrl(String)}. */
+    /**
+     * Shortcut for a private client: see {@link OpenAiClient.Builder#baseUrl(String)}.
+     *
+     * @throws IllegalArgumentException as {@link OpenAiClient.Builder#baseUrl(String)} does
+     */
     public Builder baseUrl(String baseUrl) {
-      this.baseUrl = Objects.requireNonNull(baseUrl, "baseUrl");
+      // Checked here, so a bad URL fails on this line rather than in build().
+      this.baseUrl = OpenAiClient.parseBaseUrl(baseUrl).toString();
       return this;
     }
 

@@ -232,6 +232,47 @@ public final class OpenAiClient implements AutoCloseable {
   }
 
   /**
+   * Parses a {@link Builder#baseUrl(String) baseUrl}, without its trailing slashes. No message
+   * quotes a {@code user:password@} part.
+   */
+  static HttpUrl parseBaseUrl(String baseUrl) {
+    Objects.requireNonNull(baseUrl, "baseUrl");
+    HttpUrl url = HttpUrl.parse(baseUrl);
+    if (url == null) {
+      throw new IllegalArgumentException(
+          "baseUrl: \"" + withoutUserInfo(baseUrl) + "\" (expected: an http:// or https:// URL)");
+    }
+    if (!url.encodedUsername().isEmpty() || !url.encodedPassword().isEmpty()) {
+      // OkHttp sends no Authorization for it, and toString() would show the password.
+      throw new IllegalArgumentException(
+          "baseUrl: has a user:password part, which is never sent"
+              + " (expected: credentials in apiKey(..) or header(..))");
+    }
+    // A trailing slash would add an empty path segment before "chat/completions".
+    List<String> segments = new ArrayList<>(url.pathSegments());
+    while (!segments.isEmpty() && segments.get(segments.size() - 1).isEmpty()) {
+      segments.remove(segments.size() - 1);
+    }
+    HttpUrl.Builder b = url.newBuilder().encodedPath("/");
+    for (String s : segments) {
+      b.addPathSegment(s);
+    }
+    return b.build();
+  }
+
+  /** Returns {@code url} with its user info, up to the authority's last {@code @}, hidden. */
+  private static String withoutUserInfo(String url) {
+    int scheme = url.indexOf("://");
+    int start = scheme < 0 ? 0 : scheme + 3;
+    int end = start;
+    while (end < url.length() && "/\\?#".indexOf(url.charAt(end)) < 0) {
+      end++;
+    }
+    int at = url.lastIndexOf('@', end - 1);
+    return at < start ? url : url.substring(0, start) + "<user info>" + url.substring(at);
+  }
+
+  /**
    * Returns {@code value} if OkHttp accepts it as a header value: visible ASCII, space and tab
    * only. The message gives the index and code of the first other character, never the value, which
    * may be a secret.
@@ -545,25 +586,12 @@ public final class OpenAiClient implements AutoCloseable {
      * allowed (local servers such as vLLM, Ollama, LM Studio) and logged once at WARN when the host
      * is not a loopback address.
      *
-     * @throws IllegalArgumentException if it is not an http or https URL
+     * @throws IllegalArgumentException if it is not an http or https URL, or if it has a {@code
+     *     user:password@} part: OkHttp never sends one as credentials, and {@link
+     *     OpenAiClient#toString()} would show it
      */
     public Builder baseUrl(String baseUrl) {
-      Objects.requireNonNull(baseUrl, "baseUrl");
-      HttpUrl url = HttpUrl.parse(baseUrl);
-      if (url == null) {
-        throw new IllegalArgumentException(
-            "baseUrl: \"" + baseUrl + "\" (expected: an http:// or https:// URL)");
-      }
-      // A trailing slash would add an empty path segment before "chat/completions".
-      List<String> segments = new ArrayList<>(url.pathSegments());
-      while (!segments.isEmpty() && segments.get(segments.size() - 1).isEmpty()) {
-        segments.remove(segments.size() - 1);
-      }
-      HttpUrl.Builder b = url.newBuilder().encodedPath("/");
-      for (String s : segments) {
-        b.addPathSegment(s);
-      }
-      this.baseUrl = b.build();
+      this.baseUrl = parseBaseUrl(baseUrl);
       return this;
     }
 

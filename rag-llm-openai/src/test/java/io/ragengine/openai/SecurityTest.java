@@ -243,6 +243,48 @@ final class SecurityTest {
   }
 
   @Test
+  void baseUrl_withUserInfo_isRefusedAtEverySetterWithoutEchoingIt() {
+    String expected =
+        "baseUrl: has a user:password part, which is never sent"
+            + " (expected: credentials in apiKey(..) or header(..))";
+    for (String url :
+        List.of(
+            "https://user:" + Stubs.API_KEY + "@example.com/v1",
+            "https://" + Stubs.API_KEY + "@example.com/v1",
+            "http://:" + Stubs.API_KEY + "@127.0.0.1:8000/v1")) {
+      OpenAiClient.Builder client = OpenAiClient.builder();
+      OpenAiChatModel.Builder chat = OpenAiChatModel.builder();
+      OpenAiEmbeddingModel.Builder embed = OpenAiEmbeddingModel.builder();
+      for (Executable setter :
+          List.<Executable>of(
+              () -> client.baseUrl(url), () -> chat.baseUrl(url), () -> embed.baseUrl(url))) {
+        var e = assertThrows(IllegalArgumentException.class, setter, url);
+        assertEquals(expected, e.getMessage());
+      }
+      assertEquals(OpenAiClient.DEFAULT_BASE_URL, client.build().baseUrl());
+      assertClean(client.build().toString());
+      assertClean(chat.build().toString());
+      assertClean(embed.build().toString());
+    }
+  }
+
+  @Test
+  void baseUrl_unparsableWithUserInfo_isQuotedWithoutIt() {
+    String url = "htps://user:" + Stubs.API_KEY + "@example.com/v1";
+    var e = assertThrows(IllegalArgumentException.class, () -> OpenAiClient.builder().baseUrl(url));
+    assertEquals(
+        "baseUrl: \"htps://<user info>@example.com/v1\" (expected: an http:// or https:// URL)",
+        e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> OpenAiChatModel.builder().baseUrl(Stubs.API_KEY + "@example.com"));
+    assertEquals(
+        "baseUrl: \"<user info>@example.com\" (expected: an http:// or https:// URL)",
+        e.getMessage());
+  }
+
+  @Test
   void providerMessage_keepsTheUsefulPartAroundRedactions() {
     server.stubFor(
         any(anyUrl())
