@@ -104,6 +104,19 @@ public final class OpenAiClient implements AutoCloseable {
   /** The longest server-requested wait honoured; a longer one fails the call at once. */
   public static final Duration DEFAULT_MAX_RETRY_AFTER = Duration.ofSeconds(60);
 
+  /**
+   * The shortest timeout, keep-alive and back-off: OkHttp counts timeouts in whole milliseconds
+   * (less would become 0, no timeout), its pool refuses a keep-alive of 0 ms, and Resilience4j a
+   * back-off of 0 ms.
+   */
+  private static final Duration MIN_DURATION = Duration.ofMillis(1);
+
+  /**
+   * The longest timeout, keep-alive and back-off, about 24.8 days: OkHttp keeps timeouts as int
+   * milliseconds.
+   */
+  private static final Duration MAX_DURATION = Duration.ofMillis(Integer.MAX_VALUE);
+
   private final HttpUrl baseUrl;
   private final @Nullable String apiKey;
   private final String apiKeyHeader;
@@ -270,6 +283,37 @@ public final class OpenAiClient implements AutoCloseable {
     }
     int at = url.lastIndexOf('@', end - 1);
     return at < start ? url : url.substring(0, start) + "<user info>" + url.substring(at);
+  }
+
+  /** Returns {@code value} if it is zero (none) or in [1 ms, {@code Integer.MAX_VALUE} ms]. */
+  private static Duration timeout(Duration value, String name) {
+    Objects.requireNonNull(value, name);
+    if (!value.isZero() && !inRange(value)) {
+      throw new IllegalArgumentException(
+          name
+              + ": "
+              + value
+              + " (expected: 0 or in ["
+              + MIN_DURATION
+              + ", "
+              + MAX_DURATION
+              + "])");
+    }
+    return value;
+  }
+
+  /** Returns {@code value} if it is in [1 ms, {@code Integer.MAX_VALUE} ms]. */
+  private static Duration interval(Duration value, String name) {
+    Objects.requireNonNull(value, name);
+    if (!inRange(value)) {
+      throw new IllegalArgumentException(
+          name + ": " + value + " (expected: in [" + MIN_DURATION + ", " + MAX_DURATION + "])");
+    }
+    return value;
+  }
+
+  private static boolean inRange(Duration value) {
+    return value.compareTo(MIN_DURATION) >= 0 && value.compareTo(MAX_DURATION) <= 0;
   }
 
   /**
@@ -675,30 +719,48 @@ public final class OpenAiClient implements AutoCloseable {
       return this;
     }
 
-    /** How long an idle connection is kept. Default 5 minutes. */
+    /**
+     * How long an idle connection is kept. Default 5 minutes.
+     *
+     * @throws IllegalArgumentException if it is under 1 ms or over {@code Integer.MAX_VALUE} ms
+     *     (about 24.8 days)
+     */
     public Builder keepAlive(Duration keepAlive) {
-      this.keepAlive = Checks.positive(keepAlive, "keepAlive");
+      this.keepAlive = interval(keepAlive, "keepAlive");
       return this;
     }
 
-    /** The longest wait for a TCP (and TLS) connection. Default 10 s; zero means none. */
+    /**
+     * The longest wait for a TCP (and TLS) connection. Default 10 s; zero means none.
+     *
+     * @throws IllegalArgumentException if it is neither zero nor in [1 ms, {@code
+     *     Integer.MAX_VALUE} ms]: OkHttp counts whole milliseconds, so less would mean none
+     */
     public Builder connectTimeout(Duration connectTimeout) {
-      this.connectTimeout = Checks.positiveOrZero(connectTimeout, "connectTimeout");
+      this.connectTimeout = timeout(connectTimeout, "connectTimeout");
       return this;
     }
 
     /**
      * The longest silence while reading a response: for a blocking chat call, the longest answer.
      * Default 120 s; zero means none (a dead server then hangs the call).
+     *
+     * @throws IllegalArgumentException if it is neither zero nor in [1 ms, {@code
+     *     Integer.MAX_VALUE} ms]
      */
     public Builder readTimeout(Duration readTimeout) {
-      this.readTimeout = Checks.positiveOrZero(readTimeout, "readTimeout");
+      this.readTimeout = timeout(readTimeout, "readTimeout");
       return this;
     }
 
-    /** The longest stall while sending a request. Default 30 s; zero means none. */
+    /**
+     * The longest stall while sending a request. Default 30 s; zero means none.
+     *
+     * @throws IllegalArgumentException if it is neither zero nor in [1 ms, {@code
+     *     Integer.MAX_VALUE} ms]
+     */
     public Builder writeTimeout(Duration writeTimeout) {
-      this.writeTimeout = Checks.positiveOrZero(writeTimeout, "writeTimeout");
+      this.writeTimeout = timeout(writeTimeout, "writeTimeout");
       return this;
     }
 
@@ -706,9 +768,12 @@ public final class OpenAiClient implements AutoCloseable {
      * The longest a single HTTP attempt may take, connecting and reading included; streamed
      * answers are exempt once they start. Default zero: none (the limiter's per-call timeout
      * usually bounds calls).
+     *
+     * @throws IllegalArgumentException if it is neither zero nor in [1 ms, {@code
+     *     Integer.MAX_VALUE} ms]
      */
     public Builder callTimeout(Duration callTimeout) {
-      this.callTimeout = Checks.positiveOrZero(callTimeout, "callTimeout");
+      this.callTimeout = timeout(callTimeout, "callTimeout");
       return this;
     }
 
@@ -725,15 +790,21 @@ public final class OpenAiClient implements AutoCloseable {
     /**
      * The back-off before the first retry when the server asked for no wait; it doubles per
      * attempt, up to {@link #maxBackoff}, with ±50 % jitter. Default 500 ms.
+     *
+     * @throws IllegalArgumentException if it is under 1 ms or over {@code Integer.MAX_VALUE} ms
      */
     public Builder initialBackoff(Duration initialBackoff) {
-      this.initialBackoff = Checks.positive(initialBackoff, "initialBackoff");
+      this.initialBackoff = interval(initialBackoff, "initialBackoff");
       return this;
     }
 
-    /** The longest computed back-off. Default 30 s. */
+    /**
+     * The longest computed back-off. Default 30 s.
+     *
+     * @throws IllegalArgumentException if it is under 1 ms or over {@code Integer.MAX_VALUE} ms
+     */
     public Builder maxBackoff(Duration maxBackoff) {
-      this.maxBackoff = Checks.positive(maxBackoff, "maxBackoff");
+      this.maxBackoff = interval(maxBackoff, "maxBackoff");
       return this;
     }
 
