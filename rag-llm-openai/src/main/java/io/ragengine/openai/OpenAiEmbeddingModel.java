@@ -208,7 +208,15 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
 
   @Override
   public List<float[]> embed(List<String> texts) {
-    List<String> inputs = List.copyOf(Objects.requireNonNull(texts, "texts"));
+    Objects.requireNonNull(texts, "texts");
+    int i = 0;
+    for (String t : texts) {
+      if (t == null) {
+        throw new NullPointerException("texts[" + i + "]");
+      }
+      i++;
+    }
+    List<String> inputs = List.copyOf(texts);
     if (inputs.isEmpty()) {
       return List.of();
     }

@@ -20,6 +20,7 @@ import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import io.ragengine.model.ModelException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -77,6 +78,20 @@ final class OpenAiEmbeddingModelTest {
     OpenAiEmbeddingModel model = builder().build();
     model.warmup(3);
     assertEquals(3, model.client().okHttpClient().connectionPool().connectionCount());
+  }
+
+  @Test
+  @SuppressWarnings("NullAway") // the point of the test
+  void embed_nullText_namesItsIndex_beforeAnyRequest() {
+    OpenAiEmbeddingModel model = builder().build();
+    var e =
+        assertThrows(NullPointerException.class, () -> model.embed(Arrays.asList("a", "b", null)));
+    assertEquals("texts[2]", e.getMessage());
+    assertEquals(
+        "texts",
+        assertThrows(NullPointerException.class, () -> model.embed((List<String>) null))
+            .getMessage());
+    assertEquals(0, requests().size());
   }
 
   @Test
