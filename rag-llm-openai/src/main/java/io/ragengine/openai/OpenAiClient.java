@@ -381,7 +381,7 @@ public final class OpenAiClient implements AutoCloseable {
    * "chat/completions"} or {@code "embeddings"}), for metrics and events.
    */
   public CircuitBreaker circuitBreaker(String path) {
-    return endpoint(path).circuitBreaker();
+    return endpoint(Objects.requireNonNull(path, "path")).circuitBreaker();
   }
 
   Endpoint endpoint(String path) {

@@ -118,4 +118,12 @@ final class OpenAiClientTest {
       assertTrue(first >= d.toMillis() / 2 && first <= d.toMillis() * 3 / 2, "" + first);
     }
   }
+
+  @Test
+  @SuppressWarnings("NullAway") // the point of the test
+  void circuitBreaker_nullPath_throwsNamingIt() {
+    OpenAiClient client = OpenAiClient.builder().build();
+    var e = assertThrows(NullPointerException.class, () -> client.circuitBreaker(null));
+    assertEquals("path", e.getMessage());
+  }
 }
