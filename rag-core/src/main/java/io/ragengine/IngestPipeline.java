@@ -809,7 +809,9 @@ final class IngestPipeline implements AutoCloseable {
     try {
       JsonNode node = JSON.readTree(text);
       Map<String, String> metadata = new HashMap<>();
-      node.path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+      node.path("metadata")
+          .fields()
+          .forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
       Document d = new Document(node.path("content").asText(), docId, null, metadata);
       JsonNode source = node.get("sourcePath");
       return source == null ? d : d.withSourcePath(source.asText());

@@ -322,8 +322,8 @@ public final class RagEngine implements AutoCloseable {
    *
    * @throws IllegalArgumentException if {@code question} is blank, or has more tokens than {@code
    *     maxTotalTokens} leaves for it (checked before any model call)
-   * @throws IllegalStateException if this engine is closed, or an answer is wanted and no chat
-   *     model was configured
+   * @throws IllegalStateException if this engine is closed, an answer is wanted and no chat model
+   *     was configured, or the stored chunks were embedded by a model of another dimension
    * @throws io.ragengine.model.ModelException if a model call failed after its retries
    * @throws io.ragengine.limiter.CallTimeoutException if a model call timed out
    */
@@ -474,7 +474,8 @@ public final class RagEngine implements AutoCloseable {
     if (context != null) {
       // With no sources the instructions still go: the model says it does not know rather than
       // answer from its own knowledge.
-      messages.add(Message.system(ANSWER_INSTRUCTIONS + (sources.isEmpty() ? NO_SOURCES : context)));
+      String sourcesPart = sources.isEmpty() ? NO_SOURCES : context;
+      messages.add(Message.system(ANSWER_INSTRUCTIONS + sourcesPart));
     }
     messages.add(Message.user(question));
     ChatRequest request = ChatRequest.of(messages);

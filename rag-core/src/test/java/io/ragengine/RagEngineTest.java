@@ -1097,7 +1097,8 @@ final class RagEngineTest {
             return 0;
           }
         };
-    var e = assertThrows(IllegalArgumentException.class, () -> builder().embeddingModel(none).build());
+    var e =
+        assertThrows(IllegalArgumentException.class, () -> builder().embeddingModel(none).build());
     assertEquals(
         "embeddingModel " + embeddings.modelName() + ": maxBatchSize() 0 (expected: > 0)",
         e.getMessage());
@@ -1125,8 +1126,8 @@ final class RagEngineTest {
             + " maxTotalTokens 500 leaves for it in NAIVE mode\\)"),
         naiveMessage);
     assertTrue(
-        String.valueOf(bypass.getMessage()).endsWith("(expected: at most 300, what maxTotalTokens 500 leaves for it"
-            + " in BYPASS mode)"),
+        String.valueOf(bypass.getMessage())
+            .endsWith("(expected: at most 300, what maxTotalTokens 500 leaves for it in BYPASS mode)"),
         bypass.getMessage());
     assertFalse(naiveMessage.contains("word"));
     assertEquals(embedCalls, embeddings.callCount());

@@ -443,7 +443,7 @@ public final class CallLimiter implements AutoCloseable {
    */
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     Checks.positiveOrZero(timeout, "timeout");
-    // TimeUnit.convert saturates where toNanos() would overflow (Duration.ofSeconds(Long.MAX_VALUE)).
+    // TimeUnit.convert saturates where toNanos() would overflow (on Duration.ofSeconds(MAX)).
     return readyLatch.await(TimeUnit.NANOSECONDS.convert(timeout), TimeUnit.NANOSECONDS);
   }
 
@@ -735,9 +735,8 @@ public final class CallLimiter implements AutoCloseable {
         if (again != null) {
           retry = c;
           // A provider's Retry-After can be anything: at most MAX_WAIT, so the deadline fits.
-          retryDelay = TimeUnit.NANOSECONDS.convert(again.delay().compareTo(Checks.MAX_WAIT) > 0
-              ? Checks.MAX_WAIT
-              : again.delay());
+          Duration delay = again.delay();
+          retryDelay = (delay.compareTo(Checks.MAX_WAIT) > 0 ? Checks.MAX_WAIT : delay).toNanos();
         }
         Consumer<Object> hook = afterCallHook;
         if (hook != null) {

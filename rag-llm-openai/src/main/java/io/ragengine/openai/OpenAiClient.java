@@ -58,8 +58,9 @@ import org.slf4j.LoggerFactory;
  * resets), up to {@link Builder#maxAttempts(int) maxAttempts} attempts, after the wait the server
  * asked for ({@code retry-after-ms}, {@code Retry-After} in seconds or as an HTTP date) or else an
  * exponential back-off with jitter. HTTP 400, 401, 403, 404, the other client errors and {@code
- * insufficient_quota} fail at once. Each endpoint (chat completions, embeddings) has its own circuit breaker: after repeated
- * failures calls fail fast, without a request, until the breaker lets a few trial calls through.
+ * insufficient_quota} fail at once. Each endpoint (chat completions, embeddings) has its own
+ * circuit breaker: after repeated failures calls fail fast, without a request, until the breaker
+ * lets a few trial calls through.
  * Inside a {@link io.ragengine.limiter.CallLimiter} call a back-off is not slept: the client
  * throws {@link io.ragengine.limiter.RetryLaterException} so the worker serves other calls.
  *
