@@ -273,19 +273,23 @@ final class IngestPipeline implements AutoCloseable {
    * still sharing group commits.
    */
   private static final class Turn {
+    final CompletableFuture<Void> previousHasSlot;
     final CompletableFuture<Void> previousQueued;
     final CompletableFuture<Void> previousTold;
+    final CompletableFuture<Void> hasSlot = new CompletableFuture<>();
     final CompletableFuture<Void> queued = new CompletableFuture<>();
     final CompletableFuture<Void> told = new CompletableFuture<>();
 
     Turn(@Nullable Turn previous) {
-      this.previousQueued =
-          previous == null ? CompletableFuture.completedFuture(null) : previous.queued;
-      this.previousTold = previous == null ? CompletableFuture.completedFuture(null) : previous.told;
+      CompletableFuture<Void> none = CompletableFuture.completedFuture(null);
+      this.previousHasSlot = previous == null ? none : previous.hasSlot;
+      this.previousQueued = previous == null ? none : previous.queued;
+      this.previousTold = previous == null ? none : previous.told;
     }
 
     /** Lets the next document go, whatever became of this one. */
     void done() {
+      hasSlot.complete(null);
       queued.complete(null);
       told.complete(null);
     }
@@ -544,12 +548,16 @@ final class IngestPipeline implements AutoCloseable {
 
   private DocumentReport processOne(
       Task task, Tracker tracker, AtomicBoolean queued, Turn turn) {
+    // The call's documents start on threads of their own, which can reach the fair semaphore in
+    // any order: each waits for the one before it to hold a slot, so earlier documents go first.
+    turn.previousHasSlot.join();
     try {
       slots.acquire();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return stoppedReport(task, false);
     }
+    turn.hasSlot.complete(null);
     boolean holdingSlot = true;
     boolean markedProcessing = false;
     boolean processedDurable = false;
