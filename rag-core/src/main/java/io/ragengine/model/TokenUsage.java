@@ -26,6 +26,11 @@ public record TokenUsage(int inputTokens, int outputTokens, int totalTokens) {
 
   /** Returns the usage with {@code totalTokens = inputTokens + outputTokens}. */
   public static TokenUsage of(int inputTokens, int outputTokens) {
-    return new TokenUsage(inputTokens, outputTokens, inputTokens + outputTokens);
+    long total = (long) inputTokens + outputTokens;
+    if (total > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "inputTokens + outputTokens: " + total + " (expected: at most " + Integer.MAX_VALUE + ")");
+    }
+    return new TokenUsage(inputTokens, outputTokens, (int) total);
   }
 }

@@ -81,7 +81,31 @@ final class JtokkitTokenizer implements Tokenizer {
     for (int i = from; i < to; i++) {
       list.add(tokens[i]);
     }
-    return encoding.decode(list);
+    try {
+      return encoding.decode(list);
+    } catch (NullPointerException unknown) {
+      // jtokkit's way of saying a token is not in the vocabulary ("Unknown token for decoding"):
+      // find which, among those the byte table lacks (special tokens are there too).
+      for (int i = from; i < to; i++) {
+        if (bytesOf(tokens[i]) == null && !decodes(tokens[i])) {
+          throw new IllegalArgumentException(
+              "tokens[" + i + "]: " + tokens[i] + " (expected: a token of " + name() + ")",
+              unknown);
+        }
+      }
+      throw unknown;
+    }
+  }
+
+  private boolean decodes(int token) {
+    IntArrayList one = new IntArrayList(1);
+    one.add(token);
+    try {
+      encoding.decode(one);
+      return true;
+    } catch (NullPointerException unknown) {
+      return false;
+    }
   }
 
   /** The number of UTF-8 bytes of {@code token}, or -1 for one the table lacks. */

@@ -35,6 +35,7 @@ public interface Tokenizer {
    * {@link #startsCharacter(int)} to choose ranges that don't.
    *
    * @throws IndexOutOfBoundsException if the range is not within {@code tokens}
+   * @throws IllegalArgumentException if a token is not one of this encoding's
    */
   String decode(int[] tokens, int from, int to);
 

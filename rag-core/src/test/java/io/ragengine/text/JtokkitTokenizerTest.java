@@ -2,6 +2,7 @@ package io.ragengine.text;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.knuddels.jtokkit.Encodings;
@@ -64,5 +65,14 @@ final class JtokkitTokenizerTest {
     assertTrue(TOKENIZER.startsCharacter(emoji[0]));
     assertFalse(TOKENIZER.startsCharacter(emoji[emoji.length - 1]));
     assertTrue(TOKENIZER.startsCharacter(ENDOFTEXT));
+  }
+
+  @Test
+  void decode_tokenNotInTheVocabulary_namesItsIndex_specialTokensStillDecode() {
+    // Regression: jtokkit's "NullPointerException: Unknown token for decoding: -7" came through.
+    int[] tokens = {9906, ENDOFTEXT, -7, 9906};
+    var e = assertThrows(IllegalArgumentException.class, () -> TOKENIZER.decode(tokens, 0, 4));
+    assertEquals("tokens[2]: -7 (expected: a token of cl100k_base)", e.getMessage());
+    assertEquals(direct(tokens, 0, 2), TOKENIZER.decode(tokens, 0, 2));
   }
 }
