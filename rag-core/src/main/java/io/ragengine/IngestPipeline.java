@@ -555,6 +555,7 @@ final class IngestPipeline implements AutoCloseable {
       slots.acquire();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      claimed.remove(task.docId()); // as the finally below does for a document that got a slot
       return stoppedReport(task, false);
     }
     turn.hasSlot.complete(null);

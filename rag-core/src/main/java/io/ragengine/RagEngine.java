@@ -121,6 +121,16 @@ public final class RagEngine implements AutoCloseable {
     List<AutoCloseable> started = new ArrayList<>();
     started.add(asyncThreads);
     try {
+      // Checked before the limiters start: with eagerInit, their warm-up calls would go out first.
+      int modelBatch = embeddingModel.maxBatchSize();
+      if (modelBatch <= 0) {
+        throw new IllegalArgumentException(
+            "embeddingModel "
+                + embeddingModel.modelName()
+                + ": maxBatchSize() "
+                + modelBatch
+                + " (expected: > 0)");
+      }
       ChatModel chat = chatModel;
       this.chatLimiter =
           CallLimiter.create(
@@ -133,15 +143,6 @@ public final class RagEngine implements AutoCloseable {
               limiterConfig("embedding", config.embeddingMaxAsync()),
               warmUp(() -> embedding.warmup(config.embeddingMaxAsync())));
       started.add(embeddingLimiter);
-      int modelBatch = embeddingModel.maxBatchSize();
-      if (modelBatch <= 0) {
-        throw new IllegalArgumentException(
-            "embeddingModel "
-                + embeddingModel.modelName()
-                + ": maxBatchSize() "
-                + modelBatch
-                + " (expected: > 0)");
-      }
       int batchSize = Math.min(config.embeddingBatchSize(), modelBatch);
       this.batcher =
           new EmbeddingBatcher(
@@ -347,6 +348,7 @@ public final class RagEngine implements AutoCloseable {
     checkOpen();
     Checks.notBlankNoEcho(question, "question");
     Objects.requireNonNull(params, "params");
+    checkQuestionFits(question, params);
     return async(() -> query(question, params));
   }
 

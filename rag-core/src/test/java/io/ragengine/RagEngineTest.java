@@ -1115,6 +1115,8 @@ final class RagEngineTest {
     QueryParams small = QueryParams.builder().maxTotalTokens(500).build();
 
     var naive = assertThrows(IllegalArgumentException.class, () -> engine.query(question, small));
+    // At the call site for queryAsync too, as its other argument errors are.
+    assertThrows(IllegalArgumentException.class, () -> engine.queryAsync(question, small));
     var bypass =
         assertThrows(
             IllegalArgumentException.class,

@@ -337,6 +337,10 @@ public final class EmbeddingBatcher {
         }
         try {
           List<float[]> one = model.embed(List.of(p.text));
+          if (one == null) {
+            throw new ModelException(
+                "embedding model " + model.modelName() + " returned null for 1 text", false, null);
+          }
           if (one.size() != 1) {
             throw new ModelException(
                 "embedding model " + model.modelName() + " returned " + one.size()

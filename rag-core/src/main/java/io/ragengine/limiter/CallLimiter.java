@@ -193,6 +193,9 @@ public final class CallLimiter implements AutoCloseable {
   private long reaperWakeAt = Long.MAX_VALUE;
 
   private final CountDownLatch readyLatch = new CountDownLatch(1);
+  /** The thread running the warm-up call while it runs; close() interrupts it. */
+  @GuardedBy("lock")
+  private @Nullable Thread warmUpRunner;
 
   private final LongAdder submitted = new LongAdder();
   private final LongAdder completed = new LongAdder();
@@ -518,6 +521,7 @@ public final class CallLimiter implements AutoCloseable {
   public void close() {
     List<Call<?>> dropped = new ArrayList<>();
     boolean started;
+    @Nullable Thread warmUp;
     lock.lock();
     try {
       if (state >= CLOSING) {
@@ -528,6 +532,7 @@ public final class CallLimiter implements AutoCloseable {
       }
       started = state == STARTED;
       state = CLOSING;
+      warmUp = warmUpRunner;
       queue.forEach(
           c -> {
             if (c.state.compareAndSet(Call.NEW, Call.DONE)) {
@@ -555,6 +560,10 @@ public final class CallLimiter implements AutoCloseable {
     }
     for (Call<?> c : dropped) {
       settle(c, failed, null, new LimiterClosedException(name, "closed before the call could run"));
+    }
+    // Nobody waits for a warm-up any more: it would otherwise run on to callTimeout, or forever.
+    if (warmUp != null) {
+      warmUp.interrupt();
     }
     if (started) {
       drain();
@@ -666,7 +675,17 @@ public final class CallLimiter implements AutoCloseable {
                 }
               });
       t.setDaemon(true);
-      t.start();
+      lock.lock();
+      try {
+        if (state >= CLOSING) {
+          return; // closed before the warm-up began: no call to make (the finally still runs)
+        }
+        // Under the lock, so close() either sees it running and interrupts it, or came first.
+        warmUpRunner = t;
+        t.start();
+      } finally {
+        lock.unlock();
+      }
       if (callTimeoutNanos > 0) {
         if (!t.join(config.callTimeout())) {
           t.interrupt();
@@ -683,6 +702,7 @@ public final class CallLimiter implements AutoCloseable {
     } finally {
       lock.lock();
       try {
+        warmUpRunner = null;
         if (state == STARTED) {
           for (int i = workers.size(); i < maxAsync; i++) {
             spawnWorkerLocked();

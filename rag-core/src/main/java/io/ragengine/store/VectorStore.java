@@ -67,12 +67,16 @@ public interface VectorStore {
 
   /**
    * Returns the dimension of the vectors in {@code namespace}; empty if it holds none (the next
-   * vector stored then sets it).
+   * vector stored then sets it). The default returns empty: a store that does not say skips the
+   * engine's check for a model of another dimension, and only its own refusal of the vectors
+   * remains.
    *
    * @throws IllegalArgumentException if {@code namespace} is blank
    * @throws IllegalStateException if the storage is closed
    */
-  OptionalInt dimension(String namespace);
+  default OptionalInt dimension(String namespace) {
+    return OptionalInt.empty();
+  }
 
   /**
    * Stores {@code vector} under {@code id}, replacing any previous one, and commits.

@@ -231,6 +231,33 @@ final class CallLimiterTest {
     assertTrue(interrupted.await(10, SECONDS));
   }
 
+  @Test
+  void close_whileTheWarmUpRuns_interruptsIt() throws Exception {
+    // Regression: nobody stopped it, so a warm-up against a dead provider ran on to callTimeout
+    // (or forever with none) after close(), for instance after a failed RagEngine build.
+    var running = new CountDownLatch(1);
+    var interrupted = new CountDownLatch(1);
+    CallLimiter limiter =
+        limiter(
+            config(1).eagerInit(true).callTimeout(Duration.ZERO),
+            () -> {
+              running.countDown();
+              try {
+                new CountDownLatch(1).await(); // never opens
+              } catch (InterruptedException e) {
+                interrupted.countDown();
+              }
+              return null;
+            });
+    assertTrue(running.await(10, SECONDS));
+
+    limiter.close();
+
+    assertTrue(interrupted.await(10, SECONDS));
+    assertTrue(limiter.awaitReady(Duration.ofSeconds(10))); // the starter finished too
+    assertEquals(0, limiter.stats().workers());
+  }
+
   // --- queue bound ---------------------------------------------------------------------------
 
   @Test

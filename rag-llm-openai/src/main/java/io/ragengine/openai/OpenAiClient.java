@@ -274,16 +274,20 @@ public final class OpenAiClient implements AutoCloseable {
     return b.build();
   }
 
-  /** Returns {@code url} with its user info, up to the authority's last {@code @}, hidden. */
+  /**
+   * Returns {@code url} with everything from its authority's start (after a {@code ://} that comes
+   * before it, else from the beginning) to its last {@code @} hidden. An unparsable URL gives no
+   * reliable authority: a password may hold {@code /}, {@code ?} or {@code #}, so the last
+   * {@code @} of the whole text is taken, hiding too much rather than too little.
+   */
   private static String withoutUserInfo(String url) {
-    int scheme = url.indexOf("://");
-    int start = scheme < 0 ? 0 : scheme + 3;
-    int end = start;
-    while (end < url.length() && "/\\?#".indexOf(url.charAt(end)) < 0) {
-      end++;
+    int at = url.lastIndexOf('@');
+    if (at < 0) {
+      return url;
     }
-    int at = url.lastIndexOf('@', end - 1);
-    return at < start ? url : url.substring(0, start) + "<user info>" + url.substring(at);
+    int scheme = url.indexOf("://");
+    int start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+    return url.substring(0, start) + "<user info>" + url.substring(at);
   }
 
   /** Returns {@code value} if it is zero (none) or in [1 ms, {@code Integer.MAX_VALUE} ms]. */

@@ -282,6 +282,17 @@ final class SecurityTest {
     assertEquals(
         "baseUrl: \"<user info>@example.com\" (expected: an http:// or https:// URL)",
         e.getMessage());
+    // Passwords holding '/', '#' or a later "://" once ended the authority early: nothing was hidden.
+    for (String leaky :
+        List.of(
+            "https://user:" + Stubs.API_KEY + "/x@example.com/v1",
+            "https://user:" + Stubs.API_KEY + "#x@example.com/v1",
+            "user:" + Stubs.API_KEY + "/x@example.com/v1",
+            "user:" + Stubs.API_KEY + "@proxy/x?to=https://api.openai.com")) {
+      var refused =
+          assertThrows(IllegalArgumentException.class, () -> OpenAiClient.builder().baseUrl(leaky));
+      assertClean(String.valueOf(refused.getMessage()));
+    }
   }
 
   @Test
