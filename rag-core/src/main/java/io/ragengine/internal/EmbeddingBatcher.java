@@ -173,6 +173,26 @@ public final class EmbeddingBatcher {
             });
   }
 
+  /**
+   * Checks that the model answered one vector per text.
+   *
+   * @throws ModelException (not retryable) naming the model, if it returned null or another count
+   */
+  private void checkVectors(@Nullable List<float[]> vectors, int texts) {
+    if (vectors == null || vectors.size() != texts) {
+      throw new ModelException(
+          "embedding model "
+              + model.modelName()
+              + " returned "
+              + (vectors == null ? "null" : vectors.size() + " vectors")
+              + " (expected: one vector per text, "
+              + texts
+              + " in all)",
+          false,
+          null);
+    }
+  }
+
   /** The name of the model the batches go to. */
   public String modelName() {
     return model.modelName();
@@ -291,28 +311,7 @@ public final class EmbeddingBatcher {
         return null;
       }
       long nanos = System.nanoTime() - start;
-      if (vectors == null) {
-        throw new ModelException(
-            "embedding model "
-                + model.modelName()
-                + " returned null (expected: one vector per text, "
-                + texts.size()
-                + " in all)",
-            false,
-            null);
-      }
-      if (vectors.size() != texts.size()) {
-        throw new ModelException(
-            "embedding model "
-                + model.modelName()
-                + " returned "
-                + vectors.size()
-                + " vectors for "
-                + texts.size()
-                + " texts",
-            false,
-            null);
-      }
+      checkVectors(vectors, texts.size());
       BiConsumer<Integer, Long> observer = batchObserver;
       if (observer != null) {
         observer.accept(texts.size(), nanos);
@@ -337,17 +336,7 @@ public final class EmbeddingBatcher {
         }
         try {
           List<float[]> one = model.embed(List.of(p.text));
-          if (one == null) {
-            throw new ModelException(
-                "embedding model " + model.modelName() + " returned null for 1 text", false, null);
-          }
-          if (one.size() != 1) {
-            throw new ModelException(
-                "embedding model " + model.modelName() + " returned " + one.size()
-                    + " vectors for 1 text",
-                false,
-                null);
-          }
+          checkVectors(one, 1);
           p.vector.complete(one.get(0));
         } catch (RetryLaterException e) {
           throw e; // a transient refusal, not this text's failure: back off without the worker
