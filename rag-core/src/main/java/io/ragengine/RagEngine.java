@@ -329,7 +329,7 @@ public final class RagEngine implements AutoCloseable {
    * @throws io.ragengine.limiter.CallTimeoutException if a model call timed out
    */
   public QueryResult query(String question, QueryParams params) {
-    return query(question, params, null);
+    return run(question, params, null, checkQuery(question, params));
   }
 
   /**
@@ -337,19 +337,17 @@ public final class RagEngine implements AutoCloseable {
    * chat model produces them; the returned result holds the whole answer.
    */
   public QueryResult queryStream(String question, QueryParams params, ChatStreamListener listener) {
-    return query(question, params, Objects.requireNonNull(listener, "listener"));
+    Objects.requireNonNull(listener, "listener");
+    return run(question, params, listener, checkQuery(question, params));
   }
 
   /**
-   * {@link #query(String, QueryParams)} on a virtual thread. Argument errors throw here;
-   * everything else fails the future.
+   * {@link #query(String, QueryParams)} on a virtual thread. Argument errors, and a missing chat
+   * model, throw here; everything else fails the future.
    */
   public CompletableFuture<QueryResult> queryAsync(String question, QueryParams params) {
-    checkOpen();
-    Checks.notBlankNoEcho(question, "question");
-    Objects.requireNonNull(params, "params");
-    checkQuestionFits(question, params);
-    return async(() -> query(question, params));
+    int questionTokens = checkQuery(question, params);
+    return async(() -> run(question, params, null, questionTokens));
   }
 
   /** Runs {@code work} on a virtual thread of the engine's own. */
@@ -361,18 +359,32 @@ public final class RagEngine implements AutoCloseable {
     }
   }
 
-  private QueryResult query(
-      String question, QueryParams params, @Nullable ChatStreamListener listener) {
+  /**
+   * Checks a query at its call site, before any model call: the engine is open, the question is
+   * not blank and fits the token budget, and a chat model is there if an answer is wanted.
+   *
+   * @return the question's tokens
+   */
+  private int checkQuery(String question, QueryParams params) {
     checkOpen();
     Checks.notBlankNoEcho(question, "question");
     Objects.requireNonNull(params, "params");
-    ChatModel chat = chatModel;
-    if (chat == null && !params.onlyContext()) {
+    if (chatModel == null && !params.onlyContext()) {
       throw new IllegalStateException(
           "no chatModel configured: set one on the builder, or query with onlyContext(true)");
     }
+    return checkQuestionFits(question, params);
+  }
+
+  /** Runs a query {@link #checkQuery} let through. */
+  private QueryResult run(
+      String question,
+      QueryParams params,
+      @Nullable ChatStreamListener listener,
+      int questionTokens) {
+    checkOpen(); // again: an async query may start after close()
+    ChatModel chat = chatModel;
     long start = System.nanoTime();
-    int questionTokens = checkQuestionFits(question, params);
     if (params.mode() == QueryMode.BYPASS) {
       if (params.onlyContext()) {
         return new QueryResult(
