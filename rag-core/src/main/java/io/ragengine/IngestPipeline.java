@@ -508,6 +508,7 @@ final class IngestPipeline implements AutoCloseable {
                   try {
                     return processOne(task, tracker, queued, turn);
                   } finally {
+                    claimed.remove(task.docId()); // whatever became of it
                     queued(queued, tracker); // also for a document that stopped before embedding
                     turn.done();
                   }
@@ -555,7 +556,6 @@ final class IngestPipeline implements AutoCloseable {
       slots.acquire();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      claimed.remove(task.docId()); // as the finally below does for a document that got a slot
       return stoppedReport(task, false);
     }
     turn.hasSlot.complete(null);
@@ -681,7 +681,6 @@ final class IngestPipeline implements AutoCloseable {
           task.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty());
     } finally {
       withdraw(arrival); // if it stopped before queueing a unit, none is coming
-      claimed.remove(task.docId());
       inFlight.decrementAndGet();
       if (holdingSlot) {
         slots.release();
