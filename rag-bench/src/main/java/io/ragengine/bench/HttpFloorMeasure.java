@@ -18,6 +18,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.locks.LockSupport;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
@@ -183,27 +185,10 @@ public final class HttpFloorMeasure {
     }
   }
 
-  private interface Timed {
-    long[] run() throws Exception;
-  }
-
-  private static long[] onVirtualThread(Timed timed) throws Exception {
-    long[][] result = new long[1][];
-    Exception[] failure = new Exception[1];
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              try {
-                result[0] = timed.run();
-              } catch (Exception e) {
-                failure[0] = e;
-              }
-            })
-        .join();
-    if (failure[0] != null) {
-      throw failure[0];
+  private static long[] onVirtualThread(Callable<long[]> timed) throws Exception {
+    try (ExecutorService thread = Executors.newVirtualThreadPerTaskExecutor()) {
+      return thread.submit(timed).get();
     }
-    return result[0];
   }
 
   private interface Call {
