@@ -12,6 +12,10 @@ import org.jspecify.annotations.Nullable;
  * <p>A document without an explicit id gets {@code "doc-"} followed by a hash of its content, so
  * the same text inserted twice is recognised as a duplicate. An explicit id wins.
  *
+ * <p>Every string must be well-formed UTF-16: an unpaired surrogate (half of a pair, as a
+ * substring cut between the two halves leaves) is refused, because the storage keeps text as UTF-8,
+ * which cannot carry it, and the text would come back changed.
+ *
  * @param content the text; not blank
  * @param id the document's id, or null to derive it from the content
  * @param sourcePath where the text came from (a file path, a URL), or null; stored, not read
@@ -21,15 +25,25 @@ public record Document(
     String content, @Nullable String id, @Nullable String sourcePath, Map<String, String> metadata) {
 
   /**
-   * @throws IllegalArgumentException if {@code content} or a given {@code id} is blank
+   * @throws IllegalArgumentException if {@code content} or a given {@code id} is blank, or a
+   *     string holds an unpaired surrogate (UTF-8 storage cannot carry it; the message gives its
+   *     index)
    * @throws NullPointerException if {@code content} or {@code metadata} is null
    */
   public Document {
-    Checks.notBlankNoEcho(content, "content");
+    Checks.wellFormed(Checks.notBlankNoEcho(content, "content"), "content");
     if (id != null) {
-      Checks.notBlank(id, "id");
+      Checks.wellFormed(Checks.notBlank(id, "id"), "id");
+    }
+    if (sourcePath != null) {
+      Checks.wellFormed(sourcePath, "sourcePath");
     }
     metadata = Map.copyOf(Objects.requireNonNull(metadata, "metadata"));
+    metadata.forEach(
+        (key, value) -> {
+          Checks.wellFormed(key, "metadata key");
+          Checks.wellFormed(value, "metadata[" + key + "]");
+        });
   }
 
   /** A document with this content and an id derived from it. */

@@ -321,8 +321,8 @@ public final class RagEngine implements AutoCloseable {
    * context, and the chat model answers from it. With {@code onlyContext} the chat model is not
    * called. BYPASS mode sends the question to the chat model with no retrieval.
    *
-   * @throws IllegalArgumentException if {@code question} is blank, or has more tokens than {@code
-   *     maxTotalTokens} leaves for it (checked before any model call)
+   * @throws IllegalArgumentException if {@code question} is blank, holds an unpaired surrogate, or
+   *     has more tokens than {@code maxTotalTokens} leaves for it (checked before any model call)
    * @throws IllegalStateException if this engine is closed, an answer is wanted and no chat model
    *     was configured, or the stored chunks were embedded by a model of another dimension
    * @throws io.ragengine.model.ModelException if a model call failed after its retries
@@ -367,7 +367,7 @@ public final class RagEngine implements AutoCloseable {
    */
   private int checkQuery(String question, QueryParams params) {
     checkOpen();
-    Checks.notBlankNoEcho(question, "question");
+    Checks.wellFormed(Checks.notBlankNoEcho(question, "question"), "question");
     Objects.requireNonNull(params, "params");
     if (chatModel == null && !params.onlyContext()) {
       throw new IllegalStateException(

@@ -1054,6 +1054,43 @@ final class RagEngineTest {
   }
 
   @Test
+  void unpairedSurrogates_areRefusedAtTheCallSite_pairsAreKept() {
+    RagEngine engine = open(builder());
+    // Regression: a text cut between the two halves of a pair was stored with "?" in their place,
+    // and a question went to the models the same way: changed without a word.
+    var content =
+        assertThrows(IllegalArgumentException.class, () -> Document.of("secret text \uD83D"));
+    assertEquals(
+        "content: unpaired surrogate U+D83D at index 12 of 13 (expected: well-formed UTF-16 text;"
+            + " UTF-8 cannot carry an unpaired surrogate, so it would be stored changed)",
+        content.getMessage());
+    var lowFirst =
+        assertThrows(IllegalArgumentException.class, () -> Document.of("x", "\uDE42 then a pair"));
+    assertStartsWith("content: unpaired surrogate U+DE42 at index 0", lowFirst);
+    var id = assertThrows(IllegalArgumentException.class, () -> Document.of("id-\uD83D", "text"));
+    assertStartsWith("id: unpaired surrogate U+D83D at index 3 of 4", id);
+    var metadata =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> Document.of("text").withMetadata(Map.of("author", "A\uDC00")));
+    assertStartsWith("metadata[author]: unpaired surrogate U+DC00", metadata);
+    var question =
+        assertThrows(IllegalArgumentException.class, () -> engine.query("why\uD800?"));
+    assertStartsWith("question: unpaired surrogate U+D800 at index 3", question);
+    assertEquals(0, embeddings.callCount());
+
+    String smiling = "a smile \uD83D\uDE42 survives the round trip";
+    engine.insert(List.of(Document.of("smile", smiling)));
+    QueryResult result =
+        engine.query("smile \uD83D\uDE42", QueryParams.builder().onlyContext(true).build());
+    assertTrue(result.context().contains(smiling), result.context());
+  }
+
+  private static void assertStartsWith(String prefix, Throwable e) {
+    assertTrue(String.valueOf(e.getMessage()).startsWith(prefix), String.valueOf(e.getMessage()));
+  }
+
+  @Test
   void builder_missingPieces_failClearly() {
     var noModel =
         assertThrows(IllegalStateException.class, () -> RagEngine.builder().workingDir(dir).build());

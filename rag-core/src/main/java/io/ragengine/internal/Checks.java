@@ -92,6 +92,33 @@ public final class Checks {
     return value;
   }
 
+  /**
+   * Returns {@code value} if it is well-formed UTF-16: every surrogate is half of a pair. An
+   * unpaired surrogate is not text, and UTF-8 (the storage's and the providers' encoding) cannot
+   * carry it: it would be stored and sent as {@code ?}, a silent change. The message never quotes
+   * the value.
+   */
+  public static String wellFormed(String value, String name) {
+    for (int i = 0, n = value.length(); i < n; i++) {
+      char c = value.charAt(i);
+      if (!Character.isSurrogate(c)) {
+        continue;
+      }
+      if (Character.isHighSurrogate(c)
+          && i + 1 < n
+          && Character.isLowSurrogate(value.charAt(i + 1))) {
+        i++; // a pair: one character outside the Basic Multilingual Plane
+        continue;
+      }
+      throw new IllegalArgumentException(
+          String.format(
+              "%s: unpaired surrogate U+%04X at index %d of %d (expected: well-formed UTF-16 text;"
+                  + " UTF-8 cannot carry an unpaired surrogate, so it would be stored changed)",
+              name, (int) c, i, n));
+    }
+    return value;
+  }
+
   /** Returns {@code value} if it is non-null and has a non-whitespace character. */
   public static String notBlank(String value, String name) {
     Objects.requireNonNull(value, name);
