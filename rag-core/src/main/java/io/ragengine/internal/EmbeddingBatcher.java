@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
@@ -41,6 +42,8 @@ import org.slf4j.LoggerFactory;
  * them would multiply calls to a provider that is down. A single-text call that asks to {@link
  * RetryLaterException retry later} (a 429 while the batch is split, say) gives the worker back like
  * any limiter call; the re-run goes on one text at a time with the texts still without a vector.
+ * A vector that cannot be used (null, empty, non-finite, all zeros, or of another length than the
+ * model's first) fails only its own text, naming the model.
  */
 public final class EmbeddingBatcher {
   private static final Logger log = LoggerFactory.getLogger(EmbeddingBatcher.class);
@@ -72,6 +75,9 @@ public final class EmbeddingBatcher {
 
   @GuardedBy("lock")
   private long nextSeq;
+
+  /** The length of the model's vectors, learned from the first good one; 0 until then. */
+  private final AtomicInteger dimension = new AtomicInteger();
 
   /** Schedules a task after a delay; the seam that lets tests fire the maxWait timer by hand. */
   public interface Delayer {
@@ -191,6 +197,56 @@ public final class EmbeddingBatcher {
           false,
           null);
     }
+  }
+
+  /**
+   * Completes {@code text} with {@code vector}, or fails only that text, with a {@link
+   * ModelException} naming the model, if the vector cannot be stored or searched: null, empty, of
+   * another length than the model's earlier vectors, holding a non-finite float, or all zeros (no
+   * direction to compare). Caught here, the model is blamed; caught by the store, the error would
+   * blame a "vector" argument the caller never passed, or fail another document's commit.
+   */
+  private void deliver(Pending text, float @Nullable [] vector) {
+    String defect = defect(vector);
+    if (defect == null) {
+      text.vector.complete(vector);
+    } else {
+      text.vector.completeExceptionally(
+          new ModelException(
+              "embedding model " + model.modelName() + " returned " + defect, false, null));
+    }
+  }
+
+  /** What is wrong with {@code vector}, or null if nothing; learns the dimension once. */
+  private @Nullable String defect(float @Nullable [] vector) {
+    if (vector == null) {
+      return "a null vector (expected: one vector per text)";
+    }
+    if (vector.length == 0) {
+      return "an empty vector (expected: at least one float)";
+    }
+    boolean nonZero = false;
+    for (int i = 0; i < vector.length; i++) {
+      float f = vector[i];
+      if (!Float.isFinite(f)) {
+        return "a vector with " + f + " at index " + i + " (expected: finite floats)";
+      }
+      nonZero |= f != 0;
+    }
+    if (!nonZero) {
+      return "a vector of "
+          + vector.length
+          + " zeros (expected: a non-zero float; an all-zero vector has no direction to compare)";
+    }
+    int learned = dimension.compareAndExchange(0, vector.length);
+    if (learned != 0 && learned != vector.length) {
+      return "a vector of "
+          + vector.length
+          + " floats (expected: "
+          + learned
+          + ", the length of its earlier vectors)";
+    }
+    return null;
   }
 
   /** The name of the model the batches go to. */
@@ -317,7 +373,7 @@ public final class EmbeddingBatcher {
         observer.accept(texts.size(), nanos);
       }
       for (int i = 0; i < texts.size(); i++) {
-        texts.get(i).vector.complete(vectors.get(i));
+        deliver(texts.get(i), vectors.get(i));
       }
       return null;
     }
@@ -337,7 +393,7 @@ public final class EmbeddingBatcher {
         try {
           List<float[]> one = model.embed(List.of(p.text));
           checkVectors(one, 1);
-          p.vector.complete(one.get(0));
+          deliver(p, one.get(0));
         } catch (RetryLaterException e) {
           throw e; // a transient refusal, not this text's failure: back off without the worker
         } catch (RuntimeException e) {

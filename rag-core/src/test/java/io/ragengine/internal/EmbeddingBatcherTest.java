@@ -208,6 +208,62 @@ final class EmbeddingBatcherTest {
   }
 
   @Test
+  void embed_unusableVectors_failOnlyTheirTextsNamingTheModel() throws Exception {
+    // Regression: such vectors went on to the store, whose error blamed a "vector" argument the
+    // caller never passed; a vector of another length failed at commit time instead.
+    EmbeddingModel broken =
+        new ForwardingEmbeddingModel(model) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            List<float[]> vectors = new ArrayList<>(super.embed(texts));
+            for (int i = 0; i < texts.size(); i++) {
+              float[] v = vectors.get(i);
+              switch (texts.get(i)) {
+                case "nan" -> v[3] = Float.NaN;
+                case "zeros" -> java.util.Arrays.fill(v, 0f);
+                case "short" -> vectors.set(i, java.util.Arrays.copyOf(v, v.length - 1));
+                case "empty" -> vectors.set(i, new float[0]);
+                default -> {}
+              }
+            }
+            return vectors;
+          }
+        };
+    var batcher = new EmbeddingBatcher(broken, limiter(1), 8, Duration.ZERO, delayer, null);
+
+    var good = batcher.embed(List.of("a"), Priority.DOCUMENT_EMBEDDING);
+    assertArrayEquals(model.vectorOf("a"), good.get(10, SECONDS).get(0));
+    var mixed = new ArrayList<CompletableFuture<List<float[]>>>();
+    for (String text : List.of("nan", "b", "zeros", "short", "empty")) {
+      mixed.add(batcher.embed(List.of(text), Priority.DOCUMENT_EMBEDDING));
+    }
+
+    String prefix = "embedding model " + model.modelName() + " returned ";
+    int d = FakeEmbeddingModel.DEFAULT_DIMENSION;
+    assertEquals(
+        prefix + "a vector with NaN at index 3 (expected: finite floats)", failure(mixed.get(0)));
+    assertArrayEquals(model.vectorOf("b"), mixed.get(1).get(10, SECONDS).get(0));
+    assertEquals(
+        prefix + "a vector of " + d + " zeros (expected: a non-zero float; an all-zero vector has"
+            + " no direction to compare)",
+        failure(mixed.get(2)));
+    assertEquals(
+        prefix + "a vector of " + (d - 1) + " floats (expected: " + d
+            + ", the length of its earlier vectors)",
+        failure(mixed.get(3)));
+    assertEquals(
+        prefix + "an empty vector (expected: at least one float)", failure(mixed.get(4)));
+  }
+
+  /** The message of the non-retryable ModelException that failed {@code future}. */
+  private static String failure(CompletableFuture<?> future) {
+    var e = assertThrows(ExecutionException.class, () -> future.get(10, SECONDS));
+    ModelException cause = assertInstanceOf(ModelException.class, e.getCause());
+    assertTrue(!cause.retryable());
+    return String.valueOf(cause.getMessage());
+  }
+
+  @Test
   void embed_singleTextAsksToRetryLater_rerunEmbedsOnlyTheTextsLeft() throws Exception {
     var seen = new CopyOnWriteArrayList<List<String>>();
     var askedOnce = new AtomicBoolean();
