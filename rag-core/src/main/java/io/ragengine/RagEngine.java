@@ -26,10 +26,13 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -89,8 +92,17 @@ public final class RagEngine implements AutoCloseable {
   /** The sources part of the instructions when none was retrieved (or none fit the budget). */
   private static final String NO_SOURCES = "(none were found)\n";
 
+  /**
+   * Storages given with {@link Builder#storage} to engines not yet closed, by identity: a second
+   * engine on one of them is refused at build().
+   */
+  private static final Set<Storage> STORAGES_IN_USE =
+      Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+
   private final RagEngineConfig config;
   private final Storage storage;
+  /** Whether the storage was given with {@link Builder#storage}, and so is in STORAGES_IN_USE. */
+  private final boolean givenStorage;
   private final @Nullable ChatModel chatModel;
   private final EmbeddingModel embeddingModel;
   private final Tokenizer tokenizer;
@@ -116,6 +128,7 @@ public final class RagEngine implements AutoCloseable {
     this.tokenizer = tokenizer;
     this.instructionTokens = tokenizer.count(ANSWER_INSTRUCTIONS);
     this.storage = storage;
+    this.givenStorage = b.storage != null;
     // What this constructor starts, to stop again if it fails: a failed build() leaves no
     // threads behind, and a caller may retry it in a loop.
     List<AutoCloseable> started = new ArrayList<>();
@@ -568,6 +581,9 @@ public final class RagEngine implements AutoCloseable {
       committer.close();
       storage.close();
     } finally {
+      if (givenStorage) {
+        STORAGES_IN_USE.remove(storage);
+      }
       closeDone.complete(null);
     }
   }
@@ -616,9 +632,10 @@ public final class RagEngine implements AutoCloseable {
 
     /**
      * A storage to use instead of the embedded one. The engine closes it when it is closed; if
-     * {@link #build()} fails, the storage is left open, still the caller's. Give each engine its
+     * {@link #build()} fails, the storage is left open, still the caller's. Each engine needs its
      * own: two engines on one storage would resume each other's documents, and the first closed
-     * would close it under the other.
+     * would close it under the other, so {@link #build()} refuses a storage that an engine not
+     * yet closed uses.
      */
     public Builder storage(Storage storage) {
       this.storage = Objects.requireNonNull(storage, "storage");
@@ -733,7 +750,7 @@ public final class RagEngine implements AutoCloseable {
      * unfinished start resuming in the background ({@link RagEngine#resumed()}).
      *
      * @throws IllegalStateException if no embedding model, or neither a working directory nor a
-     *     storage, was given
+     *     storage, was given, or the storage given is used by an engine that is not closed
      * @throws io.ragengine.store.StoreException if the working directory cannot be opened: held by
      *     another engine, corrupt, or from a newer version; or if the storage fails listing the
      *     documents to resume. A failed build stops every thread it started and releases the
@@ -747,6 +764,14 @@ public final class RagEngine implements AutoCloseable {
       Tokenizer t = tokenizer != null ? tokenizer : Tokenizer.cl100k();
       Storage s = storage;
       boolean opened = false;
+      if (s != null && !STORAGES_IN_USE.add(s)) {
+        throw new IllegalStateException(
+            "storage: "
+                + s
+                + " is already used by an engine that is not closed (expected: a storage for each"
+                + " engine; two would resume each other's documents, and the first closed would"
+                + " close it under the other)");
+      }
       if (s == null) {
         Path dir = c.workingDir();
         if (dir == null) {
@@ -762,6 +787,8 @@ public final class RagEngine implements AutoCloseable {
       } catch (RuntimeException | Error e) {
         if (opened) {
           s.close(); // release the working directory's lock: the caller may try again
+        } else {
+          STORAGES_IN_USE.remove(s); // still the caller's, free for another try
         }
         throw e;
       }

@@ -1312,6 +1312,40 @@ final class RagEngineTest {
   }
 
   @Test
+  void build_storageUsedByAnOpenEngine_isRefused_untilABuildOnItFails() {
+    // Regression: a second engine on one storage was accepted; it resumed the first engine's
+    // documents, so both processed them.
+    Storage shared = InMemoryStorage.create();
+    RagEngine first = open(builder().storage(shared));
+
+    var e = assertThrows(IllegalStateException.class, () -> builder().storage(shared).build());
+
+    assertEquals(
+        "storage: "
+            + shared
+            + " is already used by an engine that is not closed (expected: a storage for each"
+            + " engine; two would resume each other's documents, and the first closed would close"
+            + " it under the other)",
+        e.getMessage());
+    first.insert(CORPUS); // the first engine is untouched
+    assertEquals(CORPUS.size(), first.stats().documentsProcessed());
+    first.close();
+
+    // A build that fails leaves the storage to its caller, free for the next try.
+    Storage other = InMemoryStorage.create();
+    var broken =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public int maxBatchSize() {
+            throw new IllegalStateException("model not loaded");
+          }
+        };
+    assertThrows(
+        IllegalStateException.class, () -> builder().storage(other).embeddingModel(broken).build());
+    open(builder().storage(other)).insert(CORPUS);
+  }
+
+  @Test
   void build_failingToListTheLeftovers_throws_andLeavesNoThreadOfItsOwnRunning() {
     // Regression: the limiters' workers (started by eagerInit) and the committer thread that a
     // failed build had started stayed parked forever; a caller retrying build() piled them up.
