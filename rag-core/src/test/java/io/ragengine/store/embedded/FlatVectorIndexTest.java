@@ -112,6 +112,12 @@ final class FlatVectorIndexTest {
             serial.search(query, 10, VectorStore.NO_MIN_SCORE, null),
             parallel.search(query, 10, VectorStore.NO_MIN_SCORE, null));
       }
+      // Every vector, through the split scan's heaps too: sized by the vectors, not by topK.
+      float[] query = gaussian(random, 16);
+      List<VectorMatch> all =
+          parallel.search(query, Integer.MAX_VALUE, VectorStore.NO_MIN_SCORE, null);
+      assertEquals(serial.size(), all.size());
+      assertEquals(serial.search(query, Integer.MAX_VALUE, VectorStore.NO_MIN_SCORE, null), all);
     } finally {
       helper.shutdownNow();
     }
