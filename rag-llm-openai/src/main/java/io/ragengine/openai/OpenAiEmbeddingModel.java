@@ -206,6 +206,14 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
     client.warmup(model, connections);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>An empty text is refused before any request: OpenAI answers a batch holding one with a 400
+   * that names no text.
+   *
+   * @throws IllegalArgumentException also if a text is empty, naming its index
+   */
   @Override
   public List<float[]> embed(List<String> texts) {
     Objects.requireNonNull(texts, "texts");
@@ -213,6 +221,13 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
     for (String t : texts) {
       if (t == null) {
         throw new NullPointerException("texts[" + i + "]");
+      }
+      if (t.isEmpty()) {
+        throw new IllegalArgumentException(
+            "texts["
+                + i
+                + "]: empty (expected: at least one character; OpenAI refuses a batch holding an"
+                + " empty text with 400 \"'$.input' is invalid\", and would fail every text of it)");
       }
       i++;
     }

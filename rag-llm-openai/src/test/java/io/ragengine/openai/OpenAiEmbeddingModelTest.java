@@ -95,6 +95,19 @@ final class OpenAiEmbeddingModelTest {
   }
 
   @Test
+  void embed_emptyText_namesItsIndex_beforeAnyRequest() {
+    // Regression: it was sent, and OpenAI refuses the whole batch with a 400 naming no text.
+    OpenAiEmbeddingModel model = builder().build();
+    var e =
+        assertThrows(IllegalArgumentException.class, () -> model.embed(List.of("a", "", "b")));
+    assertEquals(
+        "texts[1]: empty (expected: at least one character; OpenAI refuses a batch holding an"
+            + " empty text with 400 \"'$.input' is invalid\", and would fail every text of it)",
+        e.getMessage());
+    assertEquals(0, requests().size());
+  }
+
+  @Test
   void embed_base64_decodesLittleEndianFloatsExactly() {
     float[] v = {1.5f, -0.25f, Float.MIN_VALUE, 3.4028235e38f, 0f, -0f};
     server.stubFor(post(urlEqualTo(PATH)).willReturn(json(200, Stubs.embeddings(List.of(v), true))));
