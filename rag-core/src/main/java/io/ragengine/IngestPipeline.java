@@ -8,6 +8,7 @@ import io.ragengine.InsertReport.DocumentReport;
 import io.ragengine.InsertReport.Outcome;
 import io.ragengine.ingest.IngestProgress;
 import io.ragengine.ingest.ProgressListener;
+import io.ragengine.internal.Checks;
 import io.ragengine.internal.EmbeddingBatcher;
 import io.ragengine.limiter.Priority;
 import io.ragengine.store.DocStatus;
@@ -101,6 +102,16 @@ final class IngestPipeline implements AutoCloseable {
   private final ChunkCache chunkCache;
   /** Fair, so documents start in the order they were inserted. */
   private final Semaphore slots;
+
+  /**
+   * The fewest documents {@link #reprocess} reads and processes at once: more than enough to keep
+   * {@code maxParallelInsert} documents busy (the page is at least twice it), few enough that the
+   * texts of a resume after a crash mid-way through a huge insert fit in memory.
+   */
+  static final int REPROCESS_PAGE = 1024;
+
+  /** Documents per page of {@link #reprocess}; changed only by tests. */
+  private volatile int reprocessPage;
   private final int chunkerThreads = Runtime.getRuntime().availableProcessors();
   /** Serialises duplicate checks with the PENDING commit, so concurrent inserts agree. */
   private final ReentrantLock enqueueLock = new ReentrantLock();
@@ -138,6 +149,8 @@ final class IngestPipeline implements AutoCloseable {
     this.batcher = batcher;
     this.committer = committer;
     this.slots = new Semaphore(maxParallelInsert, true);
+    this.reprocessPage =
+        (int) Math.min(Integer.MAX_VALUE, Math.max(REPROCESS_PAGE, 2L * maxParallelInsert));
     this.windowSize = 2 * batcher.textsPerRound();
     this.window = new Semaphore(windowSize, true);
     this.listener = listener;
@@ -424,17 +437,46 @@ final class IngestPipeline implements AutoCloseable {
     return reprocess(unfinished);
   }
 
+  /** Sets the documents per page of a resume or retry; for tests in this package. */
+  void reprocessPage(int documents) {
+    reprocessPage = Checks.positive(documents, "reprocessPage");
+  }
+
   /** Processes the FAILED documents again. */
   InsertReport retryFailed() {
     return reprocess(storage.docStatus().byStatus(DocStatus.FAILED));
   }
 
+  /**
+   * Processes {@code records} again, oldest first, a page at a time: each page's statuses and
+   * texts are read with one call each, and only one page's texts are held at once. (A resume after
+   * a crash mid-way through a million-document insert read every text, one read per document,
+   * before the first was processed.)
+   */
   private InsertReport reprocess(List<DocStatusRecord> records) {
     records = new ArrayList<>(records);
     records.sort(Comparator.comparing(DocStatusRecord::createdAt));
+    Tracker tracker = new Tracker(records.size());
+    List<DocumentReport> reports = new ArrayList<>(records.size());
+    for (int from = 0; from < records.size(); from += reprocessPage) {
+      List<DocStatusRecord> page =
+          records.subList(from, Math.min(records.size(), from + reprocessPage));
+      if (closing) {
+        // Not started: each stays as it is in the store, as in process().
+        for (DocStatusRecord r : page) {
+          reports.add(stoppedReport(r, false));
+        }
+      } else {
+        reports.addAll(reprocessPage(page, tracker));
+      }
+    }
+    return new InsertReport(reports);
+  }
+
+  private List<DocumentReport> reprocessPage(List<DocStatusRecord> page, Tracker tracker) {
     List<DocumentReport> missing = new ArrayList<>();
-    List<DocStatusRecord> mine = new ArrayList<>(records.size());
-    for (DocStatusRecord r : records) {
+    List<DocStatusRecord> mine = new ArrayList<>(page.size());
+    for (DocStatusRecord r : page) {
       if (claimed.add(r.docId())) {
         mine.add(r);
       } else {
@@ -443,24 +485,34 @@ final class IngestPipeline implements AutoCloseable {
       }
     }
     List<Task> tasks = new ArrayList<>(mine.size());
-    int next = 0;
+    Set<String> held = new HashSet<>(); // claims of this page still ours, for the catch below
+    for (DocStatusRecord r : mine) {
+      held.add(r.docId());
+    }
     try {
       // One read for all of them: a document another call processed between our listing and
       // our claim has a newer record now, and is not done again.
       Map<String, DocStatusRecord> current =
           storage.docStatus().getAll(mine.stream().map(DocStatusRecord::docId).toList());
-      for (; next < mine.size(); next++) {
-        DocStatusRecord r = mine.get(next);
-        if (!r.equals(current.get(r.docId()))) {
+      List<DocStatusRecord> unchanged = new ArrayList<>(mine.size());
+      for (DocStatusRecord r : mine) {
+        if (r.equals(current.get(r.docId()))) {
+          unchanged.add(r);
+        } else {
           claimed.remove(r.docId());
+          held.remove(r.docId());
           missing.add(duplicateOfItself(r));
-          continue;
         }
-        String content = storedContent(r.docId());
+      }
+      Map<String, String> texts =
+          storage.kv().getAll(DOCS, unchanged.stream().map(DocStatusRecord::docId).toList());
+      for (DocStatusRecord r : unchanged) {
+        String content = readableContent(r.docId(), texts.get(r.docId()));
         if (content == null) {
-          claimed.remove(r.docId());
           String error = "the document's text is missing from the store or unreadable";
           join(committer.commit(new UnitOfWork().putDocStatus(r.failed(error, now(r)))));
+          claimed.remove(r.docId());
+          held.remove(r.docId());
           missing.add(
               new DocumentReport(
                   r.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty()));
@@ -471,17 +523,13 @@ final class IngestPipeline implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       // The store failed us: let go of the claims still ours, or a later retry would take these
       // documents for ones being processed and skip them until the engine is reopened.
-      for (Task t : tasks) {
-        claimed.remove(t.docId());
-      }
-      for (int k = next; k < mine.size(); k++) {
-        claimed.remove(mine.get(k).docId());
-      }
+      claimed.removeAll(held);
       throw e;
     }
-    List<DocumentReport> reports = new ArrayList<>(process(tasks));
+    tracker.unqueued.set(tasks.size()); // pages run one after the other
+    List<DocumentReport> reports = new ArrayList<>(process(tasks, tracker));
     reports.addAll(missing);
-    return new InsertReport(reports);
+    return reports;
   }
 
   private static DocumentReport duplicateOfItself(DocStatusRecord r) {
@@ -490,10 +538,14 @@ final class IngestPipeline implements AutoCloseable {
   }
 
   private List<DocumentReport> process(List<Task> tasks) {
+    return process(tasks, new Tracker(tasks.size()));
+  }
+
+  /** Processes {@code tasks}, their progress counted by {@code tracker}. */
+  private List<DocumentReport> process(List<Task> tasks, Tracker tracker) {
     if (tasks.isEmpty()) {
       return List.of();
     }
-    Tracker tracker = new Tracker(tasks.size());
     List<CompletableFuture<DocumentReport>> futures = new ArrayList<>(tasks.size());
     Turn previous = null;
     for (Task task : tasks) {
@@ -520,7 +572,7 @@ final class IngestPipeline implements AutoCloseable {
         claimed.remove(task.docId());
         queued(queued, tracker);
         turn.done();
-        report = CompletableFuture.completedFuture(stoppedReport(task, false));
+        report = CompletableFuture.completedFuture(stoppedReport(task.status(), false));
       }
       futures.add(report);
     }
@@ -556,7 +608,7 @@ final class IngestPipeline implements AutoCloseable {
       slots.acquire();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return stoppedReport(task, false);
+      return stoppedReport(task.status(), false);
     }
     turn.hasSlot.complete(null);
     boolean holdingSlot = true;
@@ -569,7 +621,7 @@ final class IngestPipeline implements AutoCloseable {
     inFlight.incrementAndGet();
     try {
       if (closing) {
-        return stoppedReport(task, false);
+        return stoppedReport(task.status(), false);
       }
       List<Chunk> chunks = join(chunking(task));
       // Fire and forget: commits apply in order, so PROCESSED can never precede it. Deferred:
@@ -659,7 +711,7 @@ final class IngestPipeline implements AutoCloseable {
         // still running when drainTimeout runs out is interrupted, which a model may report as
         // its own failure. Recorded FAILED, the document would not resume; left as it is, it
         // does, and a failure of its own recurs then.
-        return stoppedReport(task, markedProcessing);
+        return stoppedReport(task.status(), markedProcessing);
       }
       String error = describe(cause);
       log.warn("document {} failed: {}", task.docId(), error);
@@ -700,18 +752,17 @@ final class IngestPipeline implements AutoCloseable {
    * is PENDING or PROCESSING; a FAILED one being retried stays FAILED unless it was marked
    * PROCESSING ({@code markedProcessing}) before it stopped.
    */
-  private static DocumentReport stoppedReport(Task task, boolean markedProcessing) {
-    if (!markedProcessing && task.status().status() == DocStatus.FAILED) {
+  private static DocumentReport stoppedReport(DocStatusRecord status, boolean markedProcessing) {
+    if (!markedProcessing && status.status() == DocStatus.FAILED) {
       return new DocumentReport(
-          task.docId(),
+          status.docId(),
           Outcome.FAILED,
           0,
-          Optional.of(
-              "the engine closed before the retry began; still failed: " + task.status().error()),
+          Optional.of("the engine closed before the retry began; still failed: " + status.error()),
           Optional.empty());
     }
     return new DocumentReport(
-        task.docId(),
+        status.docId(),
         Outcome.PENDING,
         0,
         Optional.of("the engine closed before the document finished; it resumes on the next open"),
@@ -833,13 +884,13 @@ final class IngestPipeline implements AutoCloseable {
    * document can never be processed, so it is FAILED. A failing store read propagates instead: it
    * says nothing about the document, which keeps its status and is tried again later.
    */
-  private @Nullable String storedContent(String docId) {
-    Optional<String> stored = storage.kv().get(DOCS, docId);
-    if (stored.isEmpty()) {
+  /** The text of a stored document, from its stored JSON; null if missing or unreadable. */
+  private @Nullable String readableContent(String docId, @Nullable String stored) {
+    if (stored == null) {
       return null;
     }
     try {
-      return parseDocument(docId, stored.get()).content();
+      return parseDocument(docId, stored).content();
     } catch (StoreException | IllegalArgumentException unreadable) {
       log.warn("document {}: stored text unreadable: {}", docId, describe(unreadable));
       return null;

@@ -593,6 +593,11 @@ public final class RagEngine implements AutoCloseable {
     return pipeline.isClosing();
   }
 
+  /** The engine's pipeline, for tests in this package. */
+  IngestPipeline pipeline() {
+    return pipeline;
+  }
+
   /** The engine's committer, for tests in this package. */
   GroupCommitter committer() {
     return committer;

@@ -63,6 +63,8 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 final class RagEngineTest {
@@ -522,6 +524,53 @@ final class RagEngineTest {
   }
 
   @Test
+  void retryFailed_goesAPageAtATime_oneTextReadPerPage_everyDocumentReported() {
+    // Regression: a retry or resume read every document's text, one read per document, before it
+    // processed the first; a resume after a crash mid-way through a huge insert held them all.
+    var failing = new AtomicBoolean(true);
+    Storage inner = InMemoryStorage.create();
+    List<Integer> textReads = new CopyOnWriteArrayList<>();
+    KvStore kv =
+        new ForwardingKvStore(inner.kv()) {
+          @Override
+          public Map<String, String> getAll(String namespace, Collection<String> keys) {
+            if (namespace.equals(IngestPipeline.DOCS)) {
+              textReads.add(keys.size());
+            }
+            return super.getAll(namespace, keys);
+          }
+
+          @Override
+          public Optional<String> get(String namespace, String key) {
+            if (namespace.equals(IngestPipeline.DOCS)) {
+              textReads.add(1);
+            }
+            return super.get(namespace, key);
+          }
+        };
+    RagEngine engine =
+        open(
+            builder()
+                .storage(ForwardingStorage.withKv(inner, kv))
+                .embeddingModel(refusingWhile(failing)));
+    List<Document> five = new ArrayList<>(CORPUS);
+    five.add(Document.of("tides", about("tide moon ocean current", 12)));
+    five.add(Document.of("bridges", about("bridge steel cable span", 12)));
+    assertEquals(5, engine.insert(five).failed());
+    failing.set(false);
+    engine.pipeline().reprocessPage(2);
+
+    InsertReport report = engine.retryFailed();
+
+    assertEquals(List.of(2, 2, 1), textReads);
+    assertEquals(
+        five.stream().map(d -> d.explicitId().orElseThrow()).sorted().toList(),
+        report.documents().stream().map(DocumentReport::docId).sorted().toList());
+    assertEquals(5, report.processed());
+    assertEquals(Map.of(DocStatus.PROCESSED, 5), nonZero(engine.stats().documents()));
+  }
+
+  @Test
   void retryFailed_storeFailsReadingATextBack_throws_theDocumentsStayFailedWithTheirReason() {
     // Regression: a failing read of a document's text was taken for a text missing or unreadable,
     // so a transient store error recorded the document FAILED for a reason that was not true.
@@ -531,11 +580,11 @@ final class RagEngineTest {
     KvStore kv =
         new ForwardingKvStore(inner.kv()) {
           @Override
-          public Optional<String> get(String namespace, String key) {
+          public Map<String, String> getAll(String namespace, Collection<String> keys) {
             if (namespace.equals(IngestPipeline.DOCS) && failTextReads.get()) {
               throw new StoreException("read failed");
             }
-            return super.get(namespace, key);
+            return super.getAll(namespace, keys);
           }
         };
     RagEngine engine =
@@ -624,11 +673,13 @@ final class RagEngineTest {
     }
   }
 
-  @Test
-  void close_whileRetryFailedWaitsForASlot_reportsTheWaitingDocumentStillFailed()
+  @ParameterizedTest(name = "reprocessPage {0}")
+  @ValueSource(ints = {1, IngestPipeline.REPROCESS_PAGE})
+  void close_whileRetryFailedWaitsForASlot_reportsTheWaitingDocumentStillFailed(int page)
       throws Exception {
     // Regression: it was reported PENDING, "resumes on the next open", but it was still FAILED
-    // in the store, and the next open resumes only PENDING and PROCESSING documents.
+    // in the store, and the next open resumes only PENDING and PROCESSING documents. With pages
+    // of one, the second document's page never starts.
     var failing = new AtomicBoolean(true);
     var holdChunking = new AtomicBoolean();
     var chunking = new CountDownLatch(1);
@@ -652,6 +703,7 @@ final class RagEngineTest {
                 .maxParallelInsert(1));
     assertEquals(2, engine.insert(CORPUS.subList(0, 2)).failed());
     failing.set(false);
+    engine.pipeline().reprocessPage(page);
 
     holdChunking.set(true);
     var retrying = CompletableFuture.supplyAsync(engine::retryFailed);
