@@ -35,8 +35,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -357,10 +359,81 @@ public final class RagEngine implements AutoCloseable {
   /**
    * {@link #query(String, QueryParams)} on a virtual thread. Argument errors, and a missing chat
    * model, throw here; everything else fails the future.
+   *
+   * <p>Cancelling the future cancels the query, as a {@link Future}'s cancel does and a plain
+   * {@link CompletableFuture}'s does not: a query not yet started never runs, and with {@code
+   * cancel(true)} a running one is interrupted. Its chat call then leaves the limiter's queue, or
+   * is interrupted if it is running (a virtual thread's socket read ends at once, and the slot
+   * frees up); an interrupted wait for the question's vector asks for no answer. Dependent futures
+   * ({@code thenApply} and the like) are plain ones.
    */
   public CompletableFuture<QueryResult> queryAsync(String question, QueryParams params) {
     int questionTokens = checkQuery(question, params);
-    return async(() -> run(question, params, null, questionTokens));
+    QueryFuture<QueryResult> result = new QueryFuture<>();
+    Future<?> task;
+    try {
+      task =
+          asyncThreads.submit(
+              () -> {
+                try {
+                  result.complete(run(question, params, null, questionTokens));
+                } catch (Throwable t) {
+                  result.completeExceptionally(t);
+                }
+              });
+    } catch (RejectedExecutionException e) {
+      throw new IllegalStateException("engine is closed"); // closed since checkOpen()
+    }
+    result.running(task);
+    return result;
+  }
+
+  /** The future of {@link #queryAsync}: cancelling it cancels the query's task as well. */
+  private static final class QueryFuture<T> extends CompletableFuture<T> {
+    private volatile @Nullable Future<?> task;
+    private volatile boolean interrupt;
+
+    /** Hands over the query's task, and cancels it at once if the future was cancelled already. */
+    void running(Future<?> task) {
+      this.task = task;
+      if (isCancelled()) {
+        task.cancel(interrupt);
+      }
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      interrupt = mayInterruptIfRunning; // before the cancel, for running() to read after it
+      boolean cancelled = super.cancel(mayInterruptIfRunning);
+      Future<?> t = task;
+      if (cancelled && t != null) {
+        t.cancel(mayInterruptIfRunning);
+      }
+      return cancelled;
+    }
+
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+      return new CompletableFuture<>();
+    }
+  }
+
+  /**
+   * Waits for the question's vector; an interrupt stops the wait (the batch, shared with other
+   * texts, goes on).
+   *
+   * @throws RagException if the waiting thread is interrupted; its interrupt flag stays set
+   */
+  private static float[] awaitVector(CompletableFuture<List<float[]>> vectors) {
+    try {
+      vectors.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RagException("interrupted while waiting for the question's vector", e);
+    } catch (ExecutionException e) {
+      // Rethrown below, unwrapped as everywhere else.
+    }
+    return IngestPipeline.join(vectors).get(0);
   }
 
   /** Runs {@code work} on a virtual thread of the engine's own. */
@@ -409,7 +482,7 @@ public final class RagEngine implements AutoCloseable {
       return answer(Objects.requireNonNull(chat), question, null, List.of(), listener, start,
           start, start);
     }
-    float[] vector = IngestPipeline.join(batcher.embed(List.of(question), Priority.QUERY)).get(0);
+    float[] vector = awaitVector(batcher.embed(List.of(question), Priority.QUERY));
     IngestPipeline.checkDimension(storage, embeddingModel.modelName(), vector.length);
     long embedded = System.nanoTime();
 

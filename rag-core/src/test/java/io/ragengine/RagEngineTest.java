@@ -52,6 +52,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -1066,6 +1067,38 @@ final class RagEngineTest {
     assertEquals(n, afterWarm.chunkCacheHits());
     assertEquals(n, afterWarm.chunkCacheMisses());
     assertEquals(0.5, afterWarm.chunkCacheHitRate());
+  }
+
+  @Test
+  void queryAsync_cancelledWhileItsChatCallRuns_interruptsTheCall_andFreesTheSlot()
+      throws Exception {
+    // Regression: the future came from CompletableFuture.supplyAsync, whose cancel(true) does not
+    // interrupt: the paid chat call ran on to its end, or to callTimeout, holding a chat slot.
+    var started = new CountDownLatch(1);
+    var interrupted = new CountDownLatch(1);
+    chat.responder(
+        request -> {
+          started.countDown();
+          try {
+            if (!new CountDownLatch(1).await(10, TimeUnit.SECONDS)) {
+              return "never interrupted";
+            }
+          } catch (InterruptedException e) {
+            interrupted.countDown();
+            throw new IllegalStateException("interrupted");
+          }
+          return "unreachable";
+        });
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+
+    CompletableFuture<QueryResult> future = engine.queryAsync("lava", QueryParams.defaults());
+    assertTrue(started.await(10, TimeUnit.SECONDS));
+    assertTrue(future.cancel(true));
+
+    assertTrue(interrupted.await(10, TimeUnit.SECONDS), "the chat call was not interrupted");
+    await("the chat slot to free up", () -> engine.stats().chat().running() == 0);
+    assertThrows(CancellationException.class, future::join);
   }
 
   @Test
