@@ -365,14 +365,17 @@ final class IngestPipeline implements AutoCloseable {
       Map<String, String> hashesInCall = new HashMap<>();
       // One lookup for every hash and every id of the call, rather than round trips per document.
       Map<String, String> storedHashes = storage.kv().getAll(HASHES, hashes);
-      Set<String> knownIds = storage.docStatus().getAll(ids).keySet();
+      // With the ids the call's contents are stored under, to tell a duplicate of a FAILED one.
+      Set<String> lookUp = new HashSet<>(ids);
+      lookUp.addAll(storedHashes.values());
+      Map<String, DocStatusRecord> known = storage.docStatus().getAll(lookUp);
       Instant now = clock.instant();
       for (int i = 0; i < documents.size(); i++) {
         Document doc = documents.get(i);
         String hash = hashes.get(i);
         String id = ids.get(i);
         String duplicateOf = idsInCall.contains(id) ? id : hashesInCall.get(hash);
-        if (duplicateOf == null && knownIds.contains(id)) {
+        if (duplicateOf == null && known.containsKey(id)) { // a stored id, whatever its content
           duplicateOf = id;
         }
         if (duplicateOf == null) {
@@ -381,7 +384,11 @@ final class IngestPipeline implements AutoCloseable {
         if (duplicateOf != null) {
           reports[i] =
               new DocumentReport(
-                  id, Outcome.DUPLICATE, 0, Optional.empty(), Optional.of(duplicateOf));
+                  id,
+                  Outcome.DUPLICATE,
+                  0,
+                  duplicateNote(id, duplicateOf, hash, hashesInCall, storedHashes, known),
+                  Optional.of(duplicateOf));
           continue;
         }
         idsInCall.add(id);
@@ -530,6 +537,36 @@ final class IngestPipeline implements AutoCloseable {
     List<DocumentReport> reports = new ArrayList<>(process(tasks, tracker));
     reports.addAll(missing);
     return reports;
+  }
+
+  /**
+   * What a DUPLICATE's caller should know, if anything: its id is taken by other content (which
+   * was kept, and this content dropped), or the document it duplicates FAILED.
+   */
+  private static Optional<String> duplicateNote(
+      String id,
+      String duplicateOf,
+      String hash,
+      Map<String, String> hashesInCall,
+      Map<String, String> storedHashes,
+      Map<String, DocStatusRecord> known) {
+    if (duplicateOf.equals(id)
+        && !id.equals(hashesInCall.get(hash))
+        && !id.equals(storedHashes.get(hash))) {
+      return Optional.of(
+          "id "
+              + id
+              + " is taken by a document with other content; this content was not stored (a"
+              + " document cannot be replaced: insert it under another id)");
+    }
+    DocStatusRecord original = known.get(duplicateOf);
+    if (original != null && original.status() == DocStatus.FAILED) {
+      return Optional.of(
+          "the document it duplicates FAILED ("
+              + original.error()
+              + "); retryFailed() processes it again");
+    }
+    return Optional.empty();
   }
 
   private static DocumentReport duplicateOfItself(DocStatusRecord r) {

@@ -35,7 +35,10 @@ public record InsertReport(List<DocumentReport> documents) {
    * @param docId the document's id, explicit or derived from its content
    * @param outcome what became of it
    * @param chunks how many chunks it has (0 unless processed)
-   * @param error why it failed, if it did; never quotes the document
+   * @param error why it failed, if it did; never quotes the document. A DUPLICATE has one too
+   *     when there is something to do about it: its id is taken by a document with other content
+   *     (this content was not stored), or the document it duplicates is FAILED (with that reason,
+   *     and a pointer to {@code retryFailed()})
    * @param duplicateOf the id of the document it duplicates, if it is a duplicate
    */
   public record DocumentReport(

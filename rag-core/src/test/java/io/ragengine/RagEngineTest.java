@@ -284,14 +284,18 @@ final class RagEngineTest {
     assertEquals(Outcome.PROCESSED, first.documents().get(0).outcome());
     assertEquals(Outcome.DUPLICATE, first.documents().get(1).outcome());
     assertEquals(id, first.documents().get(1).duplicateOf().orElseThrow());
+    assertEquals(Optional.empty(), first.documents().get(1).error()); // nothing to do about it
     DocumentReport dup = second.documents().get(0);
     assertEquals(Outcome.DUPLICATE, dup.outcome());
     assertEquals(id, dup.duplicateOf().orElseThrow()); // same content under another id
+    assertEquals(Optional.empty(), dup.error());
     assertEquals(callsAfterFirst, embeddings.callCount());
   }
 
   @Test
-  void insert_knownIdWithOtherContent_isReportedDuplicateOfItself() {
+  void insert_knownIdWithOtherContent_isReportedDuplicateOfItself_sayingTheContentWasNotStored() {
+    // Regression: the report said only "duplicate of comets", and the new content was dropped
+    // without a word.
     RagEngine engine = open(builder());
     engine.insert(List.of(Document.of("comets", about("comets", 3))));
     int callsAfterFirst = embeddings.callCount();
@@ -306,7 +310,32 @@ final class RagEngineTest {
     DocumentReport dup = again.documents().get(1);
     assertEquals(Outcome.DUPLICATE, dup.outcome());
     assertEquals("comets", dup.duplicateOf().orElseThrow());
+    assertEquals(
+        Optional.of(
+            "id comets is taken by a document with other content; this content was not stored (a"
+                + " document cannot be replaced: insert it under another id)"),
+        dup.error());
     assertEquals(callsAfterFirst + 1, embeddings.callCount()); // only the new document's
+  }
+
+  @Test
+  void insert_duplicateOfAFailedDocument_saysSoWithItsReason_andPointsToRetryFailed() {
+    // Regression: it was reported a duplicate of itself, with no hint that it had failed.
+    var failing = new AtomicBoolean(true);
+    RagEngine engine = open(builder().embeddingModel(refusingWhile(failing)));
+    Document doc = Document.of(about("comets", 3));
+    String reason = engine.insert(List.of(doc)).documents().get(0).error().orElseThrow();
+    failing.set(false);
+
+    InsertReport again =
+        engine.insert(List.of(doc, Document.of("same-text-other-id", doc.content())));
+
+    String note = "the document it duplicates FAILED (" + reason + "); retryFailed() processes it"
+        + " again";
+    for (DocumentReport dup : again.documents()) {
+      assertEquals(Outcome.DUPLICATE, dup.outcome());
+      assertEquals(Optional.of(note), dup.error());
+    }
   }
 
   @Test
