@@ -222,8 +222,10 @@ public final class RagEngine implements AutoCloseable {
     return CallLimiterConfig.builder()
         .name(name)
         .maxAsync(maxAsync)
-        .maxQueued(Integer.MAX_VALUE) // the pipeline bounds the work; never refuse acknowledged work
+        // The pipeline bounds the work; never refuse acknowledged work.
+        .maxQueued(Integer.MAX_VALUE)
         .callTimeout(config.callTimeout())
+        .drainTimeout(config.drainTimeout())
         .eagerInit(config.eagerInit())
         .build();
   }
@@ -237,7 +239,8 @@ public final class RagEngine implements AutoCloseable {
 
   private void awaitReady(CallLimiter limiter) {
     try {
-      limiter.awaitReady(config.callTimeout().isZero() ? Duration.ofMinutes(5) : config.callTimeout());
+      limiter.awaitReady(
+          config.callTimeout().isZero() ? Duration.ofMinutes(5) : config.callTimeout());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -635,8 +638,9 @@ public final class RagEngine implements AutoCloseable {
 
   /**
    * Closes the engine: new calls are refused, documents in flight stop at their next step (they
-   * stay PENDING and resume on the next open), queued model calls fail, running ones get the
-   * limiters' drain timeout, pending commits are written, and the storage closes. Idempotent: a
+   * stay PENDING and resume on the next open), queued model calls fail, running ones get {@code
+   * drainTimeout} to finish and are interrupted then, pending commits are written, and the storage
+   * closes. Idempotent: a
    * call while another closes the engine returns once that one has finished.
    */
   @Override
@@ -647,8 +651,11 @@ public final class RagEngine implements AutoCloseable {
     }
     try {
       pipeline.beginClose();
-      chatLimiter.close();
+      // Both at once: each lets its running calls finish for up to drainTimeout.
+      CompletableFuture<Void> chatClosed =
+          CompletableFuture.runAsync(chatLimiter::close, asyncThreads);
       embeddingLimiter.close();
+      IngestPipeline.join(chatClosed);
       pipeline.close();
       asyncThreads.close();
       committer.close();
@@ -684,7 +691,10 @@ public final class RagEngine implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "RagEngine{" + config + ", chatModel=" + (chatModel == null ? "none" : chatModel.modelName())
+    return "RagEngine{"
+        + config
+        + ", chatModel="
+        + (chatModel == null ? "none" : chatModel.modelName())
         + ", embeddingModel=" + embeddingModel.modelName() + "}";
   }
 
@@ -801,6 +811,12 @@ public final class RagEngine implements AutoCloseable {
     /** See {@link RagEngineConfig#callTimeout()}. */
     public Builder callTimeout(Duration callTimeout) {
       config.callTimeout(callTimeout);
+      return this;
+    }
+
+    /** See {@link RagEngineConfig#drainTimeout()}. */
+    public Builder drainTimeout(Duration drainTimeout) {
+      config.drainTimeout(drainTimeout);
       return this;
     }
 

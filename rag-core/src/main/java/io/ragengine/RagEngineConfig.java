@@ -23,6 +23,8 @@ import org.jspecify.annotations.Nullable;
  * @param embeddingBatchSize the most texts in one embedding call
  * @param embeddingMaxWait how long a partial batch of document texts waits for more
  * @param callTimeout the limit on one model call, both limiters
+ * @param drainTimeout how long {@link RagEngine#close()} lets running model calls finish before it
+ *     interrupts them (the documents they were for stay PENDING and resume on the next open)
  * @param eagerInit start the limiters and warm the models' connections in {@code build()}
  * @param queryDefaults the parameters of {@link RagEngine#query(String)}
  * @param chunkCacheBytes the most heap, in estimated bytes, that parsed chunks kept for queries
@@ -37,6 +39,7 @@ public record RagEngineConfig(
     int embeddingBatchSize,
     Duration embeddingMaxWait,
     Duration callTimeout,
+    Duration drainTimeout,
     boolean eagerInit,
     QueryParams queryDefaults,
     long chunkCacheBytes) {
@@ -71,6 +74,13 @@ public record RagEngineConfig(
   public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofMinutes(3);
 
   /**
+   * Default time {@code close()} lets running model calls finish, 30 seconds, as the limiter's
+   * {@link io.ragengine.limiter.CallLimiterConfig#DEFAULT_DRAIN_TIMEOUT}.
+   */
+  public static final Duration DEFAULT_DRAIN_TIMEOUT =
+      io.ragengine.limiter.CallLimiterConfig.DEFAULT_DRAIN_TIMEOUT;
+
+  /**
    * @throws IllegalArgumentException if a value is out of range; the message names it
    */
   public RagEngineConfig {
@@ -81,6 +91,7 @@ public record RagEngineConfig(
     Checks.positive(embeddingBatchSize, "embeddingBatchSize");
     Checks.wait(embeddingMaxWait, "embeddingMaxWait");
     Checks.wait(callTimeout, "callTimeout");
+    Checks.wait(drainTimeout, "drainTimeout");
     Objects.requireNonNull(queryDefaults, "queryDefaults");
     Checks.positiveOrZero(chunkCacheBytes, "chunkCacheBytes");
   }
@@ -101,6 +112,7 @@ public record RagEngineConfig(
         .embeddingBatchSize(embeddingBatchSize)
         .embeddingMaxWait(embeddingMaxWait)
         .callTimeout(callTimeout)
+        .drainTimeout(drainTimeout)
         .eagerInit(eagerInit)
         .queryDefaults(queryDefaults)
         .chunkCacheBytes(chunkCacheBytes);
@@ -124,15 +136,20 @@ public record RagEngineConfig(
     private int embeddingBatchSize = DEFAULT_EMBEDDING_BATCH_SIZE;
     private Duration embeddingMaxWait = DEFAULT_EMBEDDING_MAX_WAIT;
     private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
+    private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
     private boolean eagerInit;
     private QueryParams queryDefaults = QueryParams.defaults();
     private long chunkCacheBytes = DEFAULT_CHUNK_CACHE_BYTES;
 
     private Builder() {}
 
-    /** Where the embedded storage lives (created if missing). */
+    /**
+     * Where the embedded storage lives (created if missing); kept as an absolute, normalised path,
+     * so that messages name it unambiguously ({@code Path.of("")} is the current directory).
+     */
     public Builder workingDir(Path workingDir) {
-      this.workingDir = Objects.requireNonNull(workingDir, "workingDir");
+      this.workingDir =
+          Objects.requireNonNull(workingDir, "workingDir").toAbsolutePath().normalize();
       return this;
     }
 
@@ -200,6 +217,16 @@ public record RagEngineConfig(
     }
 
     /**
+     * How long {@link RagEngine#close()} lets running model calls finish before it interrupts
+     * them; zero interrupts them at once. The documents they were for stay PENDING and resume on
+     * the next open. Default 30 seconds.
+     */
+    public Builder drainTimeout(Duration drainTimeout) {
+      this.drainTimeout = Checks.wait(drainTimeout, "drainTimeout");
+      return this;
+    }
+
+    /**
      * Start workers and warm the models' connections in {@code build()}: {@link
      * io.ragengine.model.ChatModel#warmup(int)} with {@code maxAsync} and {@link
      * io.ragengine.model.EmbeddingModel#warmup(int)} with {@code embeddingMaxAsync}. Default false.
@@ -240,6 +267,7 @@ public record RagEngineConfig(
           embeddingBatchSize,
           embeddingMaxWait,
           callTimeout,
+          drainTimeout,
           eagerInit,
           queryDefaults,
           chunkCacheBytes);

@@ -56,6 +56,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -668,6 +669,52 @@ final class RagEngineTest {
         report.toString());
     try (RagEngine reopened = builder().build()) {
       assertEquals(3, reopened.resumed().get(10, TimeUnit.SECONDS).processed());
+    }
+  }
+
+  @Test
+  void close_drainTimeoutZero_interruptsRunningCallsOfBothModels() throws Exception {
+    // Regression: the engine's limiters always had the default 30 s drain, and were closed one
+    // after the other, so close() could block a minute with no way to shorten it.
+    var calling = new CountDownLatch(2);
+    var interrupted = new CountDownLatch(2);
+    EmbeddingModel stuck =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            if (texts.contains("a stuck question")) {
+              blockUntilInterrupted(calling, interrupted);
+            }
+            return super.embed(texts);
+          }
+        };
+    chat.responder(
+        request -> {
+          blockUntilInterrupted(calling, interrupted);
+          return "unreachable";
+        });
+    RagEngine engine = open(builder().embeddingModel(stuck).drainTimeout(Duration.ZERO));
+    engine.insert(CORPUS);
+    var answering = engine.queryAsync("lava", QueryParams.defaults());
+    var embedding = engine.queryAsync("a stuck question", QueryParams.defaults());
+    assertTrue(calling.await(10, TimeUnit.SECONDS));
+
+    CompletableFuture.runAsync(engine::close).get(10, TimeUnit.SECONDS);
+
+    assertTrue(interrupted.await(10, TimeUnit.SECONDS));
+    for (var query : List.of(answering, embedding)) {
+      assertThrows(ExecutionException.class, () -> query.get(10, TimeUnit.SECONDS));
+    }
+  }
+
+  /** Counts down {@code calling}, then waits to be interrupted and counts down {@code done}. */
+  private static void blockUntilInterrupted(CountDownLatch calling, CountDownLatch done) {
+    calling.countDown();
+    try {
+      new CountDownLatch(1).await(20, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      done.countDown();
+      throw new IllegalStateException("interrupted");
     }
   }
 
@@ -1401,6 +1448,24 @@ final class RagEngineTest {
     assertTrue(secondReturned.await(10, TimeUnit.SECONDS));
     assertTrue(storageClosed.get());
     first.get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void workingDir_isKeptAbsolute_andAFileInItsPlaceIsNamedAsSuch() throws Exception {
+    // Regression: Path.of("") printed as an empty string, "a/../b" unresolved, and a file in the
+    // directory's place failed with "FileAlreadyExistsException", never saying "not a directory".
+    assertEquals(
+        Path.of("b").toAbsolutePath(),
+        RagEngineConfig.builder().workingDir(Path.of("a/../b")).build().workingDir());
+    assertEquals(
+        Path.of("").toAbsolutePath(),
+        RagEngineConfig.builder().workingDir(Path.of("")).build().workingDir());
+
+    Path file = Files.writeString(dir.resolve("a-file"), "not a directory");
+    var e = assertThrows(StoreException.class, () -> builder().workingDir(file).build());
+    assertEquals(
+        "cannot open working directory " + file + ": it is a file (expected: a directory)",
+        e.getMessage());
   }
 
   @Test

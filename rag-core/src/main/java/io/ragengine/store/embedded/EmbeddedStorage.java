@@ -161,6 +161,10 @@ public final class EmbeddedStorage implements Storage {
     Path directory = config.directory();
     Path lockFile = directory.resolve(LOCK_FILE);
     FileChannel channel;
+    if (Files.exists(directory) && !Files.isDirectory(directory)) {
+      throw new StoreException(
+          "cannot open working directory " + directory + ": it is a file (expected: a directory)");
+    }
     try {
       Files.createDirectories(directory);
       channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);

@@ -113,7 +113,8 @@ public record EmbeddedStorageConfig(
 
     /** The working directory; required. It is created if missing. */
     public Builder directory(Path directory) {
-      this.directory = Objects.requireNonNull(directory, "directory");
+      // Absolute, so that messages and config() name it unambiguously ("" is the current one).
+      this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
       return this;
     }
 
