@@ -27,18 +27,19 @@ public final class QuickStart {
       return;
     }
     String baseUrl = System.getenv().getOrDefault("OPENAI_BASE_URL", "https://api.openai.com/v1");
-    OpenAiClient openai = OpenAiClient.builder().baseUrl(baseUrl).apiKey(key).build();
-    try (RagEngine rag =
-        RagEngine.builder()
-            .workingDir(Path.of("rag-data"))
-            .chatModel(OpenAiChatModel.builder().client(openai).model("gpt-4o-mini").build())
-            .embeddingModel(
-                OpenAiEmbeddingModel.builder()
-                    .client(openai)
-                    .model("text-embedding-3-small")
-                    .build())
-            .maxAsync(16)
-            .build()) {
+    // The engine closes its storage, not its models: the client is closed after the engine.
+    try (OpenAiClient openai = OpenAiClient.builder().baseUrl(baseUrl).apiKey(key).build();
+        RagEngine rag =
+            RagEngine.builder()
+                .workingDir(Path.of("rag-data"))
+                .chatModel(OpenAiChatModel.builder().client(openai).model("gpt-4o-mini").build())
+                .embeddingModel(
+                    OpenAiEmbeddingModel.builder()
+                        .client(openai)
+                        .model("text-embedding-3-small")
+                        .build())
+                .maxAsync(16)
+                .build()) {
       rag.insert(List.of(Document.of("Acme was founded in 1947 by Ada Stone in Leeds.")));
       QueryResult result = rag.query("Who founded Acme?");
       System.out.println(result.answer().orElse("") + " " + result.sources());
