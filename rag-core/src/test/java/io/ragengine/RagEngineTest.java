@@ -676,28 +676,31 @@ final class RagEngineTest {
   void close_drainTimeoutZero_interruptsRunningCallsOfBothModels() throws Exception {
     // Regression: the engine's limiters always had the default 30 s drain, and were closed one
     // after the other, so close() could block a minute with no way to shorten it.
-    var calling = new CountDownLatch(2);
+    var chatCalling = new CountDownLatch(1);
+    var embeddingCalling = new CountDownLatch(1);
     var interrupted = new CountDownLatch(2);
     EmbeddingModel stuck =
         new ForwardingEmbeddingModel(embeddings) {
           @Override
           public List<float[]> embed(List<String> texts) {
             if (texts.contains("a stuck question")) {
-              blockUntilInterrupted(calling, interrupted);
+              blockUntilInterrupted(embeddingCalling, interrupted);
             }
             return super.embed(texts);
           }
         };
     chat.responder(
         request -> {
-          blockUntilInterrupted(calling, interrupted);
+          blockUntilInterrupted(chatCalling, interrupted);
           return "unreachable";
         });
     RagEngine engine = open(builder().embeddingModel(stuck).drainTimeout(Duration.ZERO));
     engine.insert(CORPUS);
     var answering = engine.queryAsync("lava", QueryParams.defaults());
+    // One after the other: the two questions must not share the stuck embedding call.
+    assertTrue(chatCalling.await(10, TimeUnit.SECONDS));
     var embedding = engine.queryAsync("a stuck question", QueryParams.defaults());
-    assertTrue(calling.await(10, TimeUnit.SECONDS));
+    assertTrue(embeddingCalling.await(10, TimeUnit.SECONDS));
 
     CompletableFuture.runAsync(engine::close).get(10, TimeUnit.SECONDS);
 
