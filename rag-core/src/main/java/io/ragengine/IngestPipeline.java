@@ -917,11 +917,11 @@ final class IngestPipeline implements AutoCloseable {
   }
 
   /**
-   * The stored text of {@code docId}, or null if it is missing or cannot be read back: the
-   * document can never be processed, so it is FAILED. A failing store read propagates instead: it
-   * says nothing about the document, which keeps its status and is tried again later.
+   * The text of {@code docId} from its stored JSON ({@code stored}, read by the caller), or null
+   * if it is missing or cannot be read back: the document can never be processed, so it is
+   * FAILED. A failing store read is the caller's and propagates instead: it says nothing about the
+   * document, which keeps its status and is tried again later.
    */
-  /** The text of a stored document, from its stored JSON; null if missing or unreadable. */
   private @Nullable String readableContent(String docId, @Nullable String stored) {
     if (stored == null) {
       return null;

@@ -640,8 +640,8 @@ public final class RagEngine implements AutoCloseable {
    * Closes the engine: new calls are refused, documents in flight stop at their next step (they
    * stay PENDING and resume on the next open), queued model calls fail, running ones get {@code
    * drainTimeout} to finish and are interrupted then, pending commits are written, and the storage
-   * closes. The models are not closed: they are the caller's, and may serve other engines. Idempotent: a
-   * call while another closes the engine returns once that one has finished.
+   * closes. The models are not closed: they are the caller's, and may serve other engines.
+   * Idempotent: a call while another closes the engine returns once that one has finished.
    */
   @Override
   public void close() {

@@ -227,7 +227,8 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
             "texts["
                 + i
                 + "]: empty (expected: at least one character; OpenAI refuses a batch holding an"
-                + " empty text with 400 \"'$.input' is invalid\", and would fail every text of it)");
+                + " empty text with 400 \"'$.input' is invalid\", and would fail every text of"
+                + " it)");
       }
       i++;
     }
