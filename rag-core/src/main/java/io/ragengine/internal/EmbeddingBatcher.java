@@ -204,7 +204,7 @@ public final class EmbeddingBatcher {
    * ModelException} naming the model, if the vector cannot be stored or searched: null, empty, of
    * another length than the model's earlier vectors, holding a non-finite float, or all zeros (no
    * direction to compare). Caught here, the model is blamed; caught by the store, the error would
-   * blame a "vector" argument the caller never passed, or fail another document's commit.
+   * blame a "vector" argument the caller never passed, and only once the document is committed.
    */
   private void deliver(Pending text, float @Nullable [] vector) {
     String defect = defect(vector);
