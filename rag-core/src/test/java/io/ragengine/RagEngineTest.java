@@ -60,6 +60,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -561,24 +562,7 @@ final class RagEngineTest {
     var failing = new AtomicBoolean(true);
     Storage inner = InMemoryStorage.create();
     List<Integer> textReads = new CopyOnWriteArrayList<>();
-    KvStore kv =
-        new ForwardingKvStore(inner.kv()) {
-          @Override
-          public Map<String, String> getAll(String namespace, Collection<String> keys) {
-            if (namespace.equals(IngestPipeline.DOCS)) {
-              textReads.add(keys.size());
-            }
-            return super.getAll(namespace, keys);
-          }
-
-          @Override
-          public Optional<String> get(String namespace, String key) {
-            if (namespace.equals(IngestPipeline.DOCS)) {
-              textReads.add(1);
-            }
-            return super.get(namespace, key);
-          }
-        };
+    KvStore kv = watchingTextReads(inner.kv(), textReads::add);
     RagEngine engine =
         open(
             builder()
@@ -601,6 +585,27 @@ final class RagEngineTest {
     assertEquals(Map.of(DocStatus.PROCESSED, 5), nonZero(engine.stats().documents()));
   }
 
+  /** {@code inner}, telling {@code onRead} how many texts each read of document texts asks for. */
+  private static KvStore watchingTextReads(KvStore inner, IntConsumer onRead) {
+    return new ForwardingKvStore(inner) {
+      @Override
+      public Map<String, String> getAll(String namespace, Collection<String> keys) {
+        if (namespace.equals(IngestPipeline.DOCS)) {
+          onRead.accept(keys.size());
+        }
+        return super.getAll(namespace, keys);
+      }
+
+      @Override
+      public Optional<String> get(String namespace, String key) {
+        if (namespace.equals(IngestPipeline.DOCS)) {
+          onRead.accept(1);
+        }
+        return super.get(namespace, key);
+      }
+    };
+  }
+
   @Test
   void retryFailed_storeFailsReadingATextBack_throws_theDocumentsStayFailedWithTheirReason() {
     // Regression: a failing read of a document's text was taken for a text missing or unreadable,
@@ -609,15 +614,13 @@ final class RagEngineTest {
     var failTextReads = new AtomicBoolean();
     Storage inner = InMemoryStorage.create();
     KvStore kv =
-        new ForwardingKvStore(inner.kv()) {
-          @Override
-          public Map<String, String> getAll(String namespace, Collection<String> keys) {
-            if (namespace.equals(IngestPipeline.DOCS) && failTextReads.get()) {
-              throw new StoreException("read failed");
-            }
-            return super.getAll(namespace, keys);
-          }
-        };
+        watchingTextReads(
+            inner.kv(),
+            keys -> {
+              if (failTextReads.get()) {
+                throw new StoreException("read failed");
+              }
+            });
     RagEngine engine =
         open(
             builder()
