@@ -11,6 +11,7 @@ import io.ragengine.ingest.ProgressListener;
 import io.ragengine.internal.Checks;
 import io.ragengine.internal.EmbeddingBatcher;
 import io.ragengine.limiter.Priority;
+import io.ragengine.model.ModelException;
 import io.ragengine.store.DocStatus;
 import io.ragengine.store.DocStatusRecord;
 import io.ragengine.store.Storage;
@@ -267,7 +268,11 @@ final class IngestPipeline implements AutoCloseable {
 
   /** Progress of one call, for the listener. */
   private static final class Tracker {
-    final int documents;
+    /**
+     * The call's documents to process; a retry or resume takes back those it finds it need not
+     * process (another call has them, or their text is gone), so the count stays reachable.
+     */
+    final AtomicInteger documents;
     final AtomicInteger done = new AtomicInteger();
     final AtomicInteger chunks = new AtomicInteger();
     final AtomicInteger embedded = new AtomicInteger();
@@ -275,7 +280,7 @@ final class IngestPipeline implements AutoCloseable {
     final AtomicInteger unqueued;
 
     Tracker(int documents) {
-      this.documents = documents;
+      this.documents = new AtomicInteger(documents);
       this.unqueued = new AtomicInteger(documents);
     }
   }
@@ -306,6 +311,32 @@ final class IngestPipeline implements AutoCloseable {
       queued.complete(null);
       told.complete(null);
     }
+  }
+
+  /**
+   * Checks that the vectors of one document all have one length, and that it fits the stored chunk
+   * vectors ({@link #checkDimension}).
+   *
+   * @throws ModelException (not retryable) naming the model, if the lengths differ
+   * @throws IllegalStateException if the stored chunk vectors have another dimension
+   */
+  static void checkDimensions(Storage storage, String modelName, List<float[]> vectors) {
+    int first = vectors.get(0).length;
+    for (float[] v : vectors) {
+      if (v.length != first) {
+        throw new ModelException(
+            "embedding model "
+                + modelName
+                + " returned vectors of different lengths for one document: "
+                + first
+                + " and "
+                + v.length
+                + " floats (expected: one length)",
+            false,
+            null);
+      }
+    }
+    checkDimension(storage, modelName, first);
   }
 
   /**
@@ -387,7 +418,8 @@ final class IngestPipeline implements AutoCloseable {
                   id,
                   Outcome.DUPLICATE,
                   0,
-                  duplicateNote(id, duplicateOf, hash, hashesInCall, storedHashes, known),
+                  duplicateNote(
+                      id, duplicateOf, hash, idsInCall, hashesInCall, storedHashes, known),
                   Optional.of(duplicateOf));
           continue;
         }
@@ -431,7 +463,8 @@ final class IngestPipeline implements AutoCloseable {
    * engine accepts inserts, so that documents being inserted now are never taken for leftovers.
    */
   List<DocStatusRecord> unfinished() {
-    List<DocStatusRecord> records = new ArrayList<>(storage.docStatus().byStatus(DocStatus.PENDING));
+    List<DocStatusRecord> records =
+        new ArrayList<>(storage.docStatus().byStatus(DocStatus.PENDING));
     records.addAll(storage.docStatus().byStatus(DocStatus.PROCESSING));
     if (!records.isEmpty()) {
       log.info("resuming {} document(s) left unfinished by the last run", records.size());
@@ -473,6 +506,7 @@ final class IngestPipeline implements AutoCloseable {
         for (DocStatusRecord r : page) {
           reports.add(stoppedReport(r, false));
         }
+        tracker.documents.addAndGet(-page.size());
       } else {
         reports.addAll(reprocessPage(page, tracker));
       }
@@ -533,6 +567,7 @@ final class IngestPipeline implements AutoCloseable {
       claimed.removeAll(held);
       throw e;
     }
+    tracker.documents.addAndGet(-missing.size()); // not processed by this call after all
     tracker.unqueued.set(tasks.size()); // pages run one after the other
     List<DocumentReport> reports = new ArrayList<>(process(tasks, tracker));
     reports.addAll(missing);
@@ -541,23 +576,28 @@ final class IngestPipeline implements AutoCloseable {
 
   /**
    * What a DUPLICATE's caller should know, if anything: its id is taken by other content (which
-   * was kept, and this content dropped), or the document it duplicates FAILED.
+   * was kept, and this content not stored under the id), or the document it duplicates FAILED.
    */
   private static Optional<String> duplicateNote(
       String id,
       String duplicateOf,
       String hash,
+      Set<String> idsInCall,
       Map<String, String> hashesInCall,
       Map<String, String> storedHashes,
       Map<String, DocStatusRecord> known) {
-    if (duplicateOf.equals(id)
-        && !id.equals(hashesInCall.get(hash))
-        && !id.equals(storedHashes.get(hash))) {
+    // The id that holds this content, in this call or in the store, if any.
+    String holder =
+        hashesInCall.containsKey(hash) ? hashesInCall.get(hash) : storedHashes.get(hash);
+    if ((idsInCall.contains(id) || known.containsKey(id)) && !id.equals(holder)) {
       return Optional.of(
           "id "
               + id
-              + " is taken by a document with other content; this content was not stored (a"
-              + " document cannot be replaced: insert it under another id)");
+              + " is taken by a document with other content; this content was not stored under"
+              + " it"
+              + (holder == null
+                  ? " (a document cannot be replaced: insert it under another id)"
+                  : "; the same content is stored as " + holder));
     }
     DocStatusRecord original = known.get(duplicateOf);
     if (original != null && original.status() == DocStatus.FAILED) {
@@ -698,7 +738,7 @@ final class IngestPipeline implements AutoCloseable {
       slots.release(); // the embedding budget paces it from here
       holdingSlot = false;
       List<float[]> vectors = join(embedding);
-      checkDimension(storage, batcher.modelName(), vectors.get(0).length);
+      checkDimensions(storage, batcher.modelName(), vectors);
       chunksEmbedded.add(chunks.size());
       tracker.embedded.addAndGet(chunks.size());
       tell(IngestProgress.Stage.EMBEDDED, task, tracker);
@@ -810,7 +850,12 @@ final class IngestPipeline implements AutoCloseable {
     try {
       listener.onProgress(
           new IngestProgress(
-              stage, task.docId(), t.documents, t.done.get(), t.chunks.get(), t.embedded.get()));
+              stage,
+              task.docId(),
+              t.documents.get(),
+              t.done.get(),
+              t.chunks.get(),
+              t.embedded.get()));
     } catch (RuntimeException | Error e) { // never the document's failure
       log.warn("progress listener threw; ignored", e);
     }

@@ -639,8 +639,9 @@ public final class RagEngine implements AutoCloseable {
   /**
    * Closes the engine: new calls are refused, documents in flight stop at their next step (they
    * stay PENDING and resume on the next open), queued model calls fail, running ones get {@code
-   * drainTimeout} to finish and are interrupted then, pending commits are written, and the storage
-   * closes. The models are not closed: they are the caller's, and may serve other engines.
+   * drainTimeout} to finish and are interrupted then (the chat limiter's, then the embedding
+   * limiter's: up to twice {@code drainTimeout} in all), pending commits are written, and the
+   * storage closes. If a step fails, the later ones still run, and the first failure is thrown. The models are not closed: they are the caller's, and may serve other engines.
    * Idempotent: a call while another closes the engine returns once that one has finished.
    */
   @Override
@@ -649,22 +650,44 @@ public final class RagEngine implements AutoCloseable {
       closeDone.join();
       return;
     }
+    // Every step runs, even after one failed: a limiter that failed to close must not leave
+    // pending commits unwritten or the storage open. The limiters are closed on this thread, one
+    // after the other: a limiter knows when close() comes from inside one of its own calls (a
+    // stream listener, say) and does not wait for that call then, and an interrupt of this thread
+    // cuts its drain short.
+    Throwable failure = null;
+    Runnable[] steps = {
+      pipeline::beginClose,
+      chatLimiter::close,
+      embeddingLimiter::close,
+      pipeline::close,
+      asyncThreads::close,
+      committer::close,
+      storage::close
+    };
     try {
-      pipeline.beginClose();
-      // Both at once: each lets its running calls finish for up to drainTimeout.
-      CompletableFuture<Void> chatClosed =
-          CompletableFuture.runAsync(chatLimiter::close, asyncThreads);
-      embeddingLimiter.close();
-      IngestPipeline.join(chatClosed);
-      pipeline.close();
-      asyncThreads.close();
-      committer.close();
-      storage.close();
+      for (Runnable step : steps) {
+        try {
+          step.run();
+        } catch (RuntimeException | Error e) {
+          if (failure == null) {
+            failure = e;
+          } else {
+            failure.addSuppressed(e);
+          }
+        }
+      }
     } finally {
       if (givenStorage) {
-        STORAGES_IN_USE.remove(storage);
+        STORAGES_IN_USE.remove(storage); // its close() has run, whatever it threw
       }
       closeDone.complete(null);
+    }
+    if (failure instanceof RuntimeException re) {
+      throw re;
+    }
+    if (failure instanceof Error err) {
+      throw err;
     }
   }
 

@@ -23,8 +23,9 @@ import org.jspecify.annotations.Nullable;
  * @param embeddingBatchSize the most texts in one embedding call
  * @param embeddingMaxWait how long a partial batch of document texts waits for more
  * @param callTimeout the limit on one model call, both limiters
- * @param drainTimeout how long {@link RagEngine#close()} lets running model calls finish before it
- *     interrupts them (the documents they were for stay PENDING and resume on the next open)
+ * @param drainTimeout how long {@link RagEngine#close()} lets each limiter's running model calls
+ *     finish before it interrupts them (the documents they were for stay PENDING and resume on the
+ *     next open)
  * @param eagerInit start the limiters and warm the models' connections in {@code build()}
  * @param queryDefaults the parameters of {@link RagEngine#query(String)}
  * @param chunkCacheBytes the most heap, in estimated bytes, that parsed chunks kept for queries
@@ -144,12 +145,13 @@ public record RagEngineConfig(
     private Builder() {}
 
     /**
-     * Where the embedded storage lives (created if missing); kept as an absolute, normalised path,
-     * so that messages name it unambiguously ({@code Path.of("")} is the current directory).
+     * Where the embedded storage lives (created if missing); kept as an absolute path, so that
+     * messages name it unambiguously ({@code Path.of("")} is the current directory). Not
+     * normalised: with a symbolic link in it, {@code a/../b} is not {@code b}.
      */
     public Builder workingDir(Path workingDir) {
       this.workingDir =
-          Objects.requireNonNull(workingDir, "workingDir").toAbsolutePath().normalize();
+          Objects.requireNonNull(workingDir, "workingDir").toAbsolutePath();
       return this;
     }
 
@@ -217,9 +219,10 @@ public record RagEngineConfig(
     }
 
     /**
-     * How long {@link RagEngine#close()} lets running model calls finish before it interrupts
-     * them; zero interrupts them at once. The documents they were for stay PENDING and resume on
-     * the next open. Default 30 seconds.
+     * How long {@link RagEngine#close()} lets each limiter's running model calls finish before it
+     * interrupts them; zero interrupts them at once. The chat limiter drains first, then the
+     * embedding limiter, so close() may take up to twice this. The documents the calls were for
+     * stay PENDING and resume on the next open. Default 30 seconds.
      */
     public Builder drainTimeout(Duration drainTimeout) {
       this.drainTimeout = Checks.wait(drainTimeout, "drainTimeout");

@@ -46,7 +46,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -321,6 +323,73 @@ final class RagEngineTest {
   }
 
   @Test
+  void insert_vectorsOfDifferentLengthsForOneDocument_failOnlyThatDocument() {
+    // Only the first vector's length was checked against the store; a later one of another
+    // length failed at commit, with the store's "vector: dimension" about no vector of the caller.
+    EmbeddingModel uneven =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            List<float[]> vectors = new ArrayList<>(super.embed(texts));
+            for (int i = 0; i < texts.size(); i++) {
+              if (texts.get(i).contains("the end")) {
+                vectors.set(i, Arrays.copyOf(vectors.get(i), vectors.get(i).length - 1));
+              }
+            }
+            return vectors;
+          }
+        };
+    RagEngine engine =
+        open(builder().embeddingModel(uneven).chunkSizeTokens(64).chunkOverlapTokens(0));
+
+    InsertReport report =
+        engine.insert(
+            List.of(
+                Document.of("even", about("rivers", 12)),
+                Document.of("uneven", about("bridges", 12) + " And that is the end.")));
+
+    assertEquals(Outcome.PROCESSED, report.documents().get(0).outcome(), report.toString());
+    DocumentReport failed = report.documents().get(1);
+    assertEquals(Outcome.FAILED, failed.outcome());
+    assertEquals(
+        Optional.of(
+            "ModelException: embedding model "
+                + embeddings.modelName()
+                + " returned vectors of different lengths for one document: 64 and 63 floats"
+                + " (expected: one length)"),
+        failed.error());
+  }
+
+  @Test
+  void insert_knownIdWithContentStoredElsewhere_saysWhereTheContentIs() {
+    // Found in review: with the content matched first (in the call, or stored under another id),
+    // a taken id got no note, or one saying the content was not stored when it was.
+    RagEngine engine = open(builder());
+    engine.insert(
+        List.of(
+            Document.of("comets", about("comets", 3)),
+            Document.of("gardens", about("gardens", 3))));
+
+    InsertReport again =
+        engine.insert(
+            List.of(
+                Document.of("volcanoes", about("volcanoes", 3)),
+                Document.of("comets", about("volcanoes", 3)), // its content is in this call
+                Document.of("comets", about("gardens", 3)))); // its content is stored
+
+    String taken =
+        "id comets is taken by a document with other content; this content was not stored under"
+            + " it; the same content is stored as ";
+    assertEquals(Optional.of(taken + "volcanoes"), again.documents().get(1).error());
+    assertEquals(Optional.of(taken + "gardens"), again.documents().get(2).error());
+    assertEquals(
+        List.of("volcanoes", "comets"), // the content's holder in the call, then the taken id
+        again.documents().subList(1, 3).stream()
+            .map(d -> d.duplicateOf().orElseThrow())
+            .toList());
+  }
+
+  @Test
   void insert_duplicateOfAFailedDocument_saysSoWithItsReason_andPointsToRetryFailed() {
     // Regression: it was reported a duplicate of itself, with no hint that it had failed.
     var failing = new AtomicBoolean(true);
@@ -563,26 +632,40 @@ final class RagEngineTest {
     Storage inner = InMemoryStorage.create();
     List<Integer> textReads = new CopyOnWriteArrayList<>();
     KvStore kv = watchingTextReads(inner.kv(), textReads::add);
+    List<IngestProgress> events = new CopyOnWriteArrayList<>();
     RagEngine engine =
         open(
             builder()
                 .storage(ForwardingStorage.withKv(inner, kv))
-                .embeddingModel(refusingWhile(failing)));
-    List<Document> five = new ArrayList<>(CORPUS);
-    five.add(Document.of("tides", about("tide moon ocean current", 12)));
-    five.add(Document.of("bridges", about("bridge steel cable span", 12)));
-    assertEquals(5, engine.insert(five).failed());
+                .embeddingModel(refusingWhile(failing))
+                .progressListener(events::add));
+    List<Document> six = new ArrayList<>(CORPUS);
+    six.add(Document.of("tides", about("tide moon ocean current", 12)));
+    six.add(Document.of("bridges", about("bridge steel cable span", 12)));
+    six.add(Document.of("lost", about("lost text gone", 12)));
+    assertEquals(6, engine.insert(six).failed());
+    inner.kv().delete(IngestPipeline.DOCS, "lost");
     failing.set(false);
     engine.pipeline().reprocessPage(2);
+    events.clear();
 
     InsertReport report = engine.retryFailed();
 
-    assertEquals(List.of(2, 2, 1), textReads);
+    assertEquals(List.of(2, 2, 2), textReads);
     assertEquals(
-        five.stream().map(d -> d.explicitId().orElseThrow()).sorted().toList(),
+        six.stream().map(d -> d.explicitId().orElseThrow()).sorted().toList(),
         report.documents().stream().map(DocumentReport::docId).sorted().toList());
     assertEquals(5, report.processed());
-    assertEquals(Map.of(DocStatus.PROCESSED, 5), nonZero(engine.stats().documents()));
+    assertEquals(
+        List.of("lost"), report.with(Outcome.FAILED).stream().map(DocumentReport::docId).toList());
+    assertEquals(
+        Map.of(DocStatus.PROCESSED, 5, DocStatus.FAILED, 1), nonZero(engine.stats().documents()));
+    // The progress totals count what was processed: the lost text's document is taken back.
+    // (Listeners are told from several threads, so the last event told need not be the last.)
+    IngestProgress last =
+        events.stream().max(Comparator.comparingInt(IngestProgress::documentsDone)).orElseThrow();
+    assertEquals(5, last.documentsDone());
+    assertEquals(5, last.documents());
   }
 
   /** {@code inner}, telling {@code onRead} how many texts each read of document texts asks for. */
@@ -711,6 +794,38 @@ final class RagEngineTest {
     for (var query : List.of(answering, embedding)) {
       assertThrows(ExecutionException.class, () -> query.get(10, TimeUnit.SECONDS));
     }
+  }
+
+  @Test
+  void close_fromInsideAChatCall_doesNotWaitForThatCall() throws Exception {
+    // Found in review before release: with the chat limiter closed on another thread, it could
+    // not tell the call closing the engine was its own, waited drainTimeout for it, interrupted
+    // it, and the storage then failed to close.
+    RagEngine engine = open(builder().drainTimeout(Duration.ofDays(1)));
+    engine.insert(CORPUS);
+    var closedInside = new CompletableFuture<Void>();
+    ChatStreamListener closer =
+        new ChatStreamListener() {
+          @Override
+          public void onToken(String token) {
+            if (!closedInside.isDone()) {
+              try {
+                engine.close();
+                closedInside.complete(null);
+              } catch (RuntimeException | Error e) {
+                closedInside.completeExceptionally(e);
+              }
+            }
+          }
+        };
+
+    var query =
+        CompletableFuture.supplyAsync(
+            () -> engine.queryStream("lava", QueryParams.defaults(), closer));
+
+    closedInside.get(10, TimeUnit.SECONDS); // a day's drain would time this out
+    assertTrue(query.handle((result, failure) -> true).get(10, TimeUnit.SECONDS));
+    assertThrows(IllegalStateException.class, engine::stats);
   }
 
   /** Counts down {@code calling}, then waits to be interrupted and counts down {@code done}. */
@@ -1458,11 +1573,11 @@ final class RagEngineTest {
 
   @Test
   void workingDir_isKeptAbsolute_andAFileInItsPlaceIsNamedAsSuch() throws Exception {
-    // Regression: Path.of("") printed as an empty string, "a/../b" unresolved, and a file in the
-    // directory's place failed with "FileAlreadyExistsException", never saying "not a directory".
+    // Regression: Path.of("") printed as an empty string, a relative path as given, and a file in
+    // the directory's place failed with "FileAlreadyExistsException", never "not a directory".
     assertEquals(
-        Path.of("b").toAbsolutePath(),
-        RagEngineConfig.builder().workingDir(Path.of("a/../b")).build().workingDir());
+        Path.of("data").toAbsolutePath(),
+        RagEngineConfig.builder().workingDir(Path.of("data")).build().workingDir());
     assertEquals(
         Path.of("").toAbsolutePath(),
         RagEngineConfig.builder().workingDir(Path.of("")).build().workingDir());

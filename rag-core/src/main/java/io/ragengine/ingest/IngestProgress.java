@@ -7,7 +7,9 @@ package io.ragengine.ingest;
  *
  * @param stage the step that just finished
  * @param docId the document it finished for
- * @param documents documents to process in this call
+ * @param documents documents to process in this call. For a retry or a resume, it starts at all
+ *     the documents listed and goes down as the call finds some it need not process (another call
+ *     has them, or their stored text is gone and they are failed at once)
  * @param documentsDone documents processed or failed so far
  * @param chunks chunks known so far (a document's chunks are known once it is chunked)
  * @param chunksEmbedded chunks embedded so far

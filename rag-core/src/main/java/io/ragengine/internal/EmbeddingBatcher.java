@@ -14,7 +14,6 @@ import java.util.Objects;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
@@ -42,8 +41,8 @@ import org.slf4j.LoggerFactory;
  * them would multiply calls to a provider that is down. A single-text call that asks to {@link
  * RetryLaterException retry later} (a 429 while the batch is split, say) gives the worker back like
  * any limiter call; the re-run goes on one text at a time with the texts still without a vector.
- * A vector that cannot be used (null, empty, non-finite, all zeros, or of another length than the
- * model's first) fails only its own text, naming the model.
+ * A vector that cannot be used (null, empty, non-finite, or all zeros) fails only its own text,
+ * naming the model. (Lengths are the pipeline's to check, against the stored vectors.)
  */
 public final class EmbeddingBatcher {
   private static final Logger log = LoggerFactory.getLogger(EmbeddingBatcher.class);
@@ -75,9 +74,6 @@ public final class EmbeddingBatcher {
 
   @GuardedBy("lock")
   private long nextSeq;
-
-  /** The length of the model's vectors, learned from the first good one; 0 until then. */
-  private final AtomicInteger dimension = new AtomicInteger();
 
   /** Schedules a task after a delay; the seam that lets tests fire the maxWait timer by hand. */
   public interface Delayer {
@@ -201,9 +197,8 @@ public final class EmbeddingBatcher {
 
   /**
    * Completes {@code text} with {@code vector}, or fails only that text, with a {@link
-   * ModelException} naming the model, if the vector cannot be stored or searched: null, empty, of
-   * another length than the model's earlier vectors, holding a non-finite float, or all zeros (no
-   * direction to compare). Caught here, the model is blamed; caught by the store, the error would
+   * ModelException} naming the model, if the vector cannot be stored or searched: null, empty,
+   * holding a non-finite float, or all zeros (no direction to compare). Caught here, the model is blamed; caught by the store, the error would
    * blame a "vector" argument the caller never passed, and only once the document is committed.
    */
   private void deliver(Pending text, float @Nullable [] vector) {
@@ -217,7 +212,7 @@ public final class EmbeddingBatcher {
     }
   }
 
-  /** What is wrong with {@code vector}, or null if nothing; learns the dimension once. */
+  /** What is wrong with {@code vector}, or null if nothing. */
   private @Nullable String defect(float @Nullable [] vector) {
     if (vector == null) {
       return "a null vector (expected: one vector per text)";
@@ -237,14 +232,6 @@ public final class EmbeddingBatcher {
       return "a vector of "
           + vector.length
           + " zeros (expected: a non-zero float; an all-zero vector has no direction to compare)";
-    }
-    int learned = dimension.compareAndExchange(0, vector.length);
-    if (learned != 0 && learned != vector.length) {
-      return "a vector of "
-          + vector.length
-          + " floats (expected: "
-          + learned
-          + ", the length of its earlier vectors)";
     }
     return null;
   }

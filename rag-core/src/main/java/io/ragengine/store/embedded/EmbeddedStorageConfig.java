@@ -113,8 +113,9 @@ public record EmbeddedStorageConfig(
 
     /** The working directory; required. It is created if missing. */
     public Builder directory(Path directory) {
-      // Absolute, so that messages and config() name it unambiguously ("" is the current one).
-      this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
+      // Absolute, so that messages and config() name it unambiguously ("" is the current one);
+      // not normalised, which a symbolic link in it would make wrong.
+      this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath();
       return this;
     }
 
