@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import okhttp3.RequestBody;
 import org.junit.jupiter.api.Test;
 
 final class JsonTest {
@@ -107,6 +108,44 @@ final class JsonTest {
     String text = "\u0001".repeat(1_000) + "\"quoted\"\n".repeat(1_000); // 6x and ~1.2x longer
     for (long presized : new long[] {64, text.length(), text.length() * 6L + 64}) {
       assertArrayEquals(jackson(text), fast(text, presized), () -> "presized " + presized);
+    }
+  }
+
+  @Test
+  void buffer_presizedForAProsePrompt_holdsItsEscapesWithoutGrowing() throws IOException {
+    // Regression: presized to the characters alone, a prompt with a newline every 40 characters
+    // outgrew its buffer and was copied into one twice its size: 300 KB for a 100 KB prompt.
+    StringBuilder prompt = new StringBuilder();
+    while (prompt.length() < 100_000) {
+      prompt.append("The river and the bridge are both here, on line ").append(prompt.length());
+      prompt.append('\n');
+    }
+    Json.Buffer out = new Json.Buffer(prompt.length() + 16L);
+    int capacity = out.capacity();
+    try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
+      g.writeStartArray();
+      Json.writeString(g, prompt.toString());
+      g.writeString("after");
+      g.writeEndArray();
+    }
+    assertEquals(capacity, out.capacity());
+    assertArrayEquals(jackson(prompt.toString()), out.toByteArray());
+  }
+
+  @Test
+  void toRequestBody_writesEveryByte_inSlices_andAgainForARetry() throws IOException {
+    byte[] expected = new byte[3 * 8192 + 123];
+    new Random(3).nextBytes(expected);
+    Json.Buffer out = new Json.Buffer(expected.length);
+    out.write(expected);
+    RequestBody body = out.toRequestBody();
+
+    assertEquals(expected.length, body.contentLength());
+    assertEquals(Json.MEDIA_TYPE, body.contentType());
+    for (int attempt = 0; attempt < 2; attempt++) {
+      okio.Buffer sink = new okio.Buffer();
+      body.writeTo(sink);
+      assertArrayEquals(expected, sink.readByteArray());
     }
   }
 
