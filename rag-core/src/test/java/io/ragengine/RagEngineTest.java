@@ -316,8 +316,8 @@ final class RagEngineTest {
     assertEquals("comets", dup.duplicateOf().orElseThrow());
     assertEquals(
         Optional.of(
-            "id comets is taken by a document with other content; this content was not stored (a"
-                + " document cannot be replaced: insert it under another id)"),
+            "id comets is taken by a document with other content; this content was not stored"
+                + " under it (a document cannot be replaced: insert it under another id)"),
         dup.error());
     assertEquals(callsAfterFirst + 1, embeddings.callCount()); // only the new document's
   }
