@@ -69,7 +69,7 @@ final class Json {
           // A segment's worth at a time: each slice fills one of Okio's pooled segments, which goes
           // out to the socket and back to the pool before the next slice takes it. Written whole,
           // as RequestBody.create(byte[]) does, a 100 KB prompt took 13 segments at once, more
-          // than the pool keeps, so most were new: 130 KB of garbage a chat call.
+          // than the pool keeps, so most of them were new ones, garbage after the call.
           for (int off = 0; off < length; off += SLICE) {
             sink.write(bytes, off, Math.min(SLICE, length - off));
           }
