@@ -641,8 +641,9 @@ public final class RagEngine implements AutoCloseable {
    * stay PENDING and resume on the next open), queued model calls fail, running ones get {@code
    * drainTimeout} to finish and are interrupted then (the chat limiter's, then the embedding
    * limiter's: up to twice {@code drainTimeout} in all), pending commits are written, and the
-   * storage closes. If a step fails, the later ones still run, and the first failure is thrown. The models are not closed: they are the caller's, and may serve other engines.
-   * Idempotent: a call while another closes the engine returns once that one has finished.
+   * storage closes. If a step fails, the later ones still run, and the first failure is thrown.
+   * The models are not closed: they are the caller's, and may serve other engines. Idempotent: a
+   * call while another closes the engine returns once that one has finished.
    */
   @Override
   public void close() {

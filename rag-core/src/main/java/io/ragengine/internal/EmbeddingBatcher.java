@@ -198,8 +198,9 @@ public final class EmbeddingBatcher {
   /**
    * Completes {@code text} with {@code vector}, or fails only that text, with a {@link
    * ModelException} naming the model, if the vector cannot be stored or searched: null, empty,
-   * holding a non-finite float, or all zeros (no direction to compare). Caught here, the model is blamed; caught by the store, the error would
-   * blame a "vector" argument the caller never passed, and only once the document is committed.
+   * holding a non-finite float, or all zeros (no direction to compare). Caught here, the model is
+   * blamed; caught by the store, the error would blame a "vector" argument the caller never
+   * passed, and only once the document is committed.
    */
   private void deliver(Pending text, float @Nullable [] vector) {
     String defect = defect(vector);
