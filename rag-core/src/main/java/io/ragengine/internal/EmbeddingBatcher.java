@@ -197,44 +197,21 @@ public final class EmbeddingBatcher {
 
   /**
    * Completes {@code text} with {@code vector}, or fails only that text, with a {@link
-   * ModelException} naming the model, if the vector cannot be stored or searched: null, empty,
-   * holding a non-finite float, or all zeros (no direction to compare). Caught here, the model is
-   * blamed; caught by the store, the error would blame a "vector" argument the caller never
-   * passed, and only once the document is committed.
+   * ModelException} naming the model, if the vector cannot be stored or searched ({@link
+   * Vectors#defect}). Caught here, the model is blamed; caught by the store, the error would blame
+   * a "vector" argument the caller never passed, and only once the document is committed.
    */
   private void deliver(Pending text, float @Nullable [] vector) {
-    String defect = defect(vector);
+    String defect = Vectors.defect(vector);
     if (defect == null) {
       text.vector.complete(vector);
     } else {
       text.vector.completeExceptionally(
           new ModelException(
-              "embedding model " + model.modelName() + " returned " + defect, false, null));
+              "embedding model " + model.modelName() + " returned an unusable vector: " + defect,
+              false,
+              null));
     }
-  }
-
-  /** What is wrong with {@code vector}, or null if nothing. */
-  private @Nullable String defect(float @Nullable [] vector) {
-    if (vector == null) {
-      return "a null vector (expected: one vector per text)";
-    }
-    if (vector.length == 0) {
-      return "an empty vector (expected: at least one float)";
-    }
-    boolean nonZero = false;
-    for (int i = 0; i < vector.length; i++) {
-      float f = vector[i];
-      if (!Float.isFinite(f)) {
-        return "a vector with " + f + " at index " + i + " (expected: finite floats)";
-      }
-      nonZero |= f != 0;
-    }
-    if (!nonZero) {
-      return "a vector of "
-          + vector.length
-          + " zeros (expected: a non-zero float; an all-zero vector has no direction to compare)";
-    }
-    return null;
   }
 
   /** The name of the model the batches go to. */
