@@ -806,6 +806,22 @@ public final class EmbeddedStorage implements Storage {
   }
 
   private final class VectorView implements VectorStore {
+    /** What a read makes of a namespace's index, which is null while the namespace is empty. */
+    private interface IndexRead<T> {
+      T apply(@Nullable FlatVectorIndex index);
+    }
+
+    /** Runs {@code read} on {@code namespace}'s index, under the read lock, if still open. */
+    private <T> T read(String namespace, IndexRead<T> read) {
+      checkOpen();
+      visibility.readLock().lock();
+      try {
+        return read.apply(vectorIndexes.get(namespace));
+      } finally {
+        visibility.readLock().unlock();
+      }
+    }
+
     @Override
     public List<VectorMatch> query(
         String namespace,
@@ -818,57 +834,34 @@ public final class EmbeddedStorage implements Storage {
       if (Float.isNaN(minScore)) {
         throw new IllegalArgumentException("minScore: NaN (expected: a number)");
       }
-      Vectors.normalized(vector, "vector");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        FlatVectorIndex index = vectorIndexes.get(namespace);
-        return index == null ? List.of() : index.search(vector, topK, minScore, idFilter);
-      } finally {
-        visibility.readLock().unlock();
-      }
+      Vectors.check(vector, "vector"); // the index normalises its own copy
+      return read(
+          namespace,
+          index -> index == null ? List.of() : index.search(vector, topK, minScore, idFilter));
     }
 
     @Override
     public boolean contains(String namespace, String id) {
       Checks.notBlank(namespace, "namespace");
       Checks.notBlank(id, "id");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        FlatVectorIndex index = vectorIndexes.get(namespace);
-        return index != null && index.contains(id);
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return read(namespace, index -> index != null && index.contains(id));
     }
 
     @Override
     public int size(String namespace) {
       Checks.notBlank(namespace, "namespace");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        FlatVectorIndex index = vectorIndexes.get(namespace);
-        return index == null ? 0 : index.size();
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return read(namespace, index -> index == null ? 0 : index.size());
     }
 
     @Override
     public OptionalInt dimension(String namespace) {
       Checks.notBlank(namespace, "namespace");
-      checkOpen();
-      visibility.readLock().lock();
-      try {
-        FlatVectorIndex index = vectorIndexes.get(namespace);
-        return index == null || index.size() == 0
-            ? OptionalInt.empty()
-            : OptionalInt.of(index.dimensions());
-      } finally {
-        visibility.readLock().unlock();
-      }
+      return read(
+          namespace,
+          index ->
+              index == null || index.size() == 0
+                  ? OptionalInt.empty()
+                  : OptionalInt.of(index.dimensions()));
     }
 
     @Override
