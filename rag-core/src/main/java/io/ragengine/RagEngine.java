@@ -202,20 +202,29 @@ public final class RagEngine implements AutoCloseable {
             }
           });
     } catch (RuntimeException | Error e) {
-      stopAfterFailedBuild(started, e);
+      closeAll(started.reversed(), e); // newest first
       throw e;
     }
   }
 
-  /** Closes what a failed constructor had started, newest first; their failures are added to e. */
-  private static void stopAfterFailedBuild(List<AutoCloseable> started, Throwable e) {
-    for (int i = started.size() - 1; i >= 0; i--) {
+  /**
+   * Closes each of {@code steps} in order, even after one failed: returns {@code failure} with
+   * their failures added as suppressed, or, if it was null, their first failure.
+   */
+  private static @Nullable Throwable closeAll(
+      List<AutoCloseable> steps, @Nullable Throwable failure) {
+    for (AutoCloseable step : steps) {
       try {
-        started.get(i).close();
-      } catch (Exception | Error suppressed) {
-        e.addSuppressed(suppressed);
+        step.close();
+      } catch (Exception | Error e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
       }
     }
+    return failure;
   }
 
   private CallLimiterConfig limiterConfig(String name, int maxAsync) {
@@ -372,23 +381,11 @@ public final class RagEngine implements AutoCloseable {
    */
   public CompletableFuture<QueryResult> queryAsync(String question, QueryParams params) {
     int questionTokens = checkQuery(question, params);
-    QueryFuture<QueryResult> result = new QueryFuture<>();
-    Future<?> task;
     try {
-      task =
-          asyncThreads.submit(
-              () -> {
-                try {
-                  result.complete(run(question, params, null, questionTokens));
-                } catch (Throwable t) {
-                  result.completeExceptionally(t);
-                }
-              });
+      return QueryFuture.start(asyncThreads, () -> run(question, params, null, questionTokens));
     } catch (RejectedExecutionException e) {
       throw new IllegalStateException("engine is closed"); // closed since checkOpen()
     }
-    result.running(task);
-    return result;
   }
 
   /** The future of {@link #queryAsync}: cancelling it cancels the query's task as well. */
@@ -396,12 +393,23 @@ public final class RagEngine implements AutoCloseable {
     private volatile @Nullable Future<?> task;
     private volatile boolean interrupt;
 
-    /** Hands over the query's task, and cancels it at once if the future was cancelled already. */
-    void running(Future<?> task) {
-      this.task = task;
-      if (isCancelled()) {
-        task.cancel(interrupt);
+    /** Runs {@code work} on {@code threads}; its future's cancel cancels the work's task too. */
+    static <T> QueryFuture<T> start(ExecutorService threads, Supplier<T> work) {
+      QueryFuture<T> result = new QueryFuture<>();
+      Future<?> task =
+          threads.submit(
+              () -> {
+                try {
+                  result.complete(work.get());
+                } catch (Throwable t) {
+                  result.completeExceptionally(t);
+                }
+              });
+      result.task = task;
+      if (result.isCancelled()) {
+        task.cancel(result.interrupt); // cancelled before the task was known
       }
+      return result;
     }
 
     @Override
@@ -657,27 +665,18 @@ public final class RagEngine implements AutoCloseable {
     // stream listener, say) and does not wait for that call then, and an interrupt of this thread
     // cuts its drain short.
     Throwable failure = null;
-    Runnable[] steps = {
-      pipeline::beginClose,
-      chatLimiter::close,
-      embeddingLimiter::close,
-      pipeline::close,
-      asyncThreads::close,
-      committer::close,
-      storage::close
-    };
     try {
-      for (Runnable step : steps) {
-        try {
-          step.run();
-        } catch (RuntimeException | Error e) {
-          if (failure == null) {
-            failure = e;
-          } else {
-            failure.addSuppressed(e);
-          }
-        }
-      }
+      failure =
+          closeAll(
+              List.of(
+                  pipeline::beginClose,
+                  chatLimiter,
+                  embeddingLimiter,
+                  pipeline,
+                  asyncThreads,
+                  committer,
+                  storage),
+              null);
     } finally {
       if (givenStorage) {
         STORAGES_IN_USE.remove(storage); // its close() has run, whatever it threw
@@ -689,6 +688,9 @@ public final class RagEngine implements AutoCloseable {
     }
     if (failure instanceof Error err) {
       throw err;
+    }
+    if (failure != null) {
+      throw new IllegalStateException("closing the engine failed", failure); // none is checked
     }
   }
 
