@@ -526,15 +526,12 @@ final class IngestPipeline implements AutoCloseable {
       }
     }
     List<Task> tasks = new ArrayList<>(mine.size());
-    Set<String> held = new HashSet<>(); // claims of this page still ours, for the catch below
-    for (DocStatusRecord r : mine) {
-      held.add(r.docId());
-    }
+    List<String> mineIds = mine.stream().map(DocStatusRecord::docId).toList();
+    Set<String> held = new HashSet<>(mineIds); // claims of this page still ours, for the catch
     try {
       // One read for all of them: a document another call processed between our listing and
       // our claim has a newer record now, and is not done again.
-      Map<String, DocStatusRecord> current =
-          storage.docStatus().getAll(mine.stream().map(DocStatusRecord::docId).toList());
+      Map<String, DocStatusRecord> current = storage.docStatus().getAll(mineIds);
       List<DocStatusRecord> unchanged = new ArrayList<>(mine.size());
       for (DocStatusRecord r : mine) {
         if (r.equals(current.get(r.docId()))) {
@@ -547,18 +544,25 @@ final class IngestPipeline implements AutoCloseable {
       }
       Map<String, String> texts =
           storage.kv().getAll(DOCS, unchanged.stream().map(DocStatusRecord::docId).toList());
+      String error = "the document's text is missing from the store or unreadable";
+      UnitOfWork lost = new UnitOfWork(); // every lost text of the page failed in one commit
+      List<String> lostIds = new ArrayList<>();
       for (DocStatusRecord r : unchanged) {
         String content = readableContent(r.docId(), texts.get(r.docId()));
         if (content == null) {
-          String error = "the document's text is missing from the store or unreadable";
-          join(committer.commit(new UnitOfWork().putDocStatus(r.failed(error, now(r)))));
-          claimed.remove(r.docId());
-          held.remove(r.docId());
-          missing.add(
-              new DocumentReport(
-                  r.docId(), Outcome.FAILED, 0, Optional.of(error), Optional.empty()));
+          lost.putDocStatus(r.failed(error, now(r)));
+          lostIds.add(r.docId());
         } else {
           tasks.add(new Task(r.docId(), content, r));
+        }
+      }
+      if (!lostIds.isEmpty()) {
+        join(committer.commit(lost));
+        for (String id : lostIds) {
+          claimed.remove(id);
+          held.remove(id);
+          missing.add(
+              new DocumentReport(id, Outcome.FAILED, 0, Optional.of(error), Optional.empty()));
         }
       }
     } catch (RuntimeException | Error e) {
