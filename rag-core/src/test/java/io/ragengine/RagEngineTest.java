@@ -327,18 +327,9 @@ final class RagEngineTest {
     // Only the first vector's length was checked against the store; a later one of another
     // length failed at commit, with the store's "vector: dimension" about no vector of the caller.
     EmbeddingModel uneven =
-        new ForwardingEmbeddingModel(embeddings) {
-          @Override
-          public List<float[]> embed(List<String> texts) {
-            List<float[]> vectors = new ArrayList<>(super.embed(texts));
-            for (int i = 0; i < texts.size(); i++) {
-              if (texts.get(i).contains("the end")) {
-                vectors.set(i, Arrays.copyOf(vectors.get(i), vectors.get(i).length - 1));
-              }
-            }
-            return vectors;
-          }
-        };
+        ForwardingEmbeddingModel.mappingVectors(
+            embeddings,
+            (text, v) -> text.contains("the end") ? Arrays.copyOf(v, v.length - 1) : v);
     RagEngine engine =
         open(builder().embeddingModel(uneven).chunkSizeTokens(64).chunkOverlapTokens(0));
 

@@ -212,22 +212,19 @@ final class EmbeddingBatcherTest {
     // Regression: such vectors went on to the store, whose error blamed a "vector" argument the
     // caller never passed.
     EmbeddingModel broken =
-        new ForwardingEmbeddingModel(model) {
-          @Override
-          public List<float[]> embed(List<String> texts) {
-            List<float[]> vectors = new ArrayList<>(super.embed(texts));
-            for (int i = 0; i < texts.size(); i++) {
-              float[] v = vectors.get(i);
-              switch (texts.get(i)) {
-                case "nan" -> v[3] = Float.NaN;
-                case "zeros" -> java.util.Arrays.fill(v, 0f);
-                case "empty" -> vectors.set(i, new float[0]);
-                default -> {}
-              }
-            }
-            return vectors;
-          }
-        };
+        ForwardingEmbeddingModel.mappingVectors(
+            model,
+            (text, v) ->
+                switch (text) {
+                  case "nan" -> {
+                    float[] nan = v.clone();
+                    nan[3] = Float.NaN;
+                    yield nan;
+                  }
+                  case "zeros" -> new float[v.length];
+                  case "empty" -> new float[0];
+                  default -> v;
+                });
     var batcher = new EmbeddingBatcher(broken, limiter(1), 8, Duration.ZERO, delayer, null);
 
     var good = batcher.embed(List.of("a"), Priority.DOCUMENT_EMBEDDING);

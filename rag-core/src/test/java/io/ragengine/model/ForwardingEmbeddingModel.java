@@ -1,7 +1,9 @@
 package io.ragengine.model;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.BiFunction;
 
 /**
  * An {@link EmbeddingModel} that passes every call to another; tests override one method to
@@ -12,6 +14,24 @@ public class ForwardingEmbeddingModel implements EmbeddingModel {
 
   public ForwardingEmbeddingModel(EmbeddingModel delegate) {
     this.delegate = Objects.requireNonNull(delegate, "delegate");
+  }
+
+  /**
+   * {@code delegate}, with each vector it returns replaced by {@code map.apply(text, vector)}: a
+   * model that answers a broken vector for the texts a test picks.
+   */
+  public static EmbeddingModel mappingVectors(
+      EmbeddingModel delegate, BiFunction<String, float[], float[]> map) {
+    return new ForwardingEmbeddingModel(delegate) {
+      @Override
+      public List<float[]> embed(List<String> texts) {
+        List<float[]> vectors = new ArrayList<>(super.embed(texts));
+        for (int i = 0; i < texts.size(); i++) {
+          vectors.set(i, map.apply(texts.get(i), vectors.get(i)));
+        }
+        return vectors;
+      }
+    };
   }
 
   @Override
