@@ -129,6 +129,12 @@ final class IngestPipeline implements AutoCloseable {
   /** Ids of the documents being processed now, so no document is processed twice at once. */
   private final Set<String> claimed = ConcurrentHashMap.newKeySet();
 
+  /**
+   * Ids of documents reported FAILED whose FAILED status the store refused: still PENDING or
+   * PROCESSING there, so {@link #retryFailed} takes them too, as its caller expects.
+   */
+  private final Set<String> failedUnrecorded = ConcurrentHashMap.newKeySet();
+
   private final AtomicInteger inFlight = new AtomicInteger();
   private final LongAdder processed = new LongAdder();
   private final LongAdder failed = new LongAdder();
@@ -482,9 +488,26 @@ final class IngestPipeline implements AutoCloseable {
     reprocessPage = Checks.positive(documents, "reprocessPage");
   }
 
-  /** Processes the FAILED documents again. */
+  /**
+   * Processes the FAILED documents again, and those this engine reported FAILED but could not
+   * record so (still PENDING or PROCESSING in the store).
+   */
   InsertReport retryFailed() {
-    return reprocess(storage.docStatus().byStatus(DocStatus.FAILED));
+    List<DocStatusRecord> records = new ArrayList<>(storage.docStatus().byStatus(DocStatus.FAILED));
+    if (!failedUnrecorded.isEmpty()) {
+      List<String> ids = List.copyOf(failedUnrecorded);
+      Map<String, DocStatusRecord> current = storage.docStatus().getAll(ids);
+      for (String id : ids) {
+        DocStatusRecord r = current.get(id);
+        if (r != null
+            && (r.status() == DocStatus.PENDING || r.status() == DocStatus.PROCESSING)) {
+          records.add(r);
+        } else {
+          failedUnrecorded.remove(id); // recorded since, one way or another
+        }
+      }
+    }
+    return reprocess(records);
   }
 
   /**
@@ -765,6 +788,7 @@ final class IngestPipeline implements AutoCloseable {
       join(committed);
       processedDurable = true;
       processedChunks = chunks.size();
+      failedUnrecorded.remove(task.docId());
       for (int i = 0; i < chunks.size(); i++) { // queries of fresh documents need no store read
         Chunk c = chunks.get(i);
         chunkCache.put(
@@ -802,10 +826,14 @@ final class IngestPipeline implements AutoCloseable {
                 new UnitOfWork().putDocStatus(task.status().failed(error, now(task.status()))));
         withdraw(arrival);
         join(committed);
+        failedUnrecorded.remove(task.docId());
       } catch (RuntimeException commitFailure) {
-        // Still PENDING or PROCESSING in the store, so it is resumed on the next open.
-        log.warn("document {}: recording its failure failed too: {}", task.docId(),
-            describe(unwrap(commitFailure)));
+        // Still PENDING or PROCESSING in the store: retryFailed() takes it, as does the next open.
+        String why = describe(unwrap(commitFailure));
+        log.warn("document {}: recording its failure failed too: {}", task.docId(), why);
+        failedUnrecorded.add(task.docId());
+        error += "; recording FAILED in the store failed too (" + why + "), so the store still"
+            + " has it unfinished: retryFailed() or the next open processes it again";
       }
       failed.increment();
       tracker.done.incrementAndGet();

@@ -1162,6 +1162,48 @@ final class RagEngineTest {
     assertEquals(Map.of(DocStatus.PROCESSED, 3), nonZero(engine.stats().documents()));
   }
 
+  @Test
+  void insert_failureCannotBeRecorded_reportSaysSo_andRetryFailedStillProcessesIt() {
+    // Regression: the report said FAILED while the store kept the document unfinished, so
+    // retryFailed() never took it and only a reopen processed it again.
+    var failing = new AtomicBoolean(true);
+    var refuseFailedStatus = new AtomicBoolean(true);
+    Storage storage =
+        new ForwardingStorage(InMemoryStorage.create()) {
+          @Override
+          public void commit(UnitOfWork unit) {
+            boolean recordsFailed =
+                unit.operations().stream()
+                    .anyMatch(o -> o instanceof UnitOfWork.DocStatusPut p
+                        && p.record().status() == DocStatus.FAILED);
+            if (recordsFailed && refuseFailedStatus.get()) {
+              throw new StoreException("disk full");
+            }
+            super.commit(unit);
+          }
+        };
+    RagEngine engine = open(builder().storage(storage).embeddingModel(refusingWhile(failing)));
+
+    InsertReport report = engine.insert(CORPUS);
+
+    assertEquals(3, report.failed());
+    for (var d : report.documents()) {
+      assertEquals(
+          Optional.of(
+              "ModelException: HTTP 401: invalid key; recording FAILED in the store failed too"
+                  + " (StoreException: disk full), so the store still has it unfinished:"
+                  + " retryFailed() or the next open processes it again"),
+          d.error());
+    }
+    assertEquals(0, nonZero(engine.stats().documents()).getOrDefault(DocStatus.FAILED, 0));
+    failing.set(false);
+    refuseFailedStatus.set(false);
+
+    assertEquals(3, engine.retryFailed().processed());
+    assertEquals(Map.of(DocStatus.PROCESSED, 3), nonZero(engine.stats().documents()));
+    assertEquals(0, engine.retryFailed().documents().size()); // taken once, not again
+  }
+
   // --- progress, order, stats ----------------------------------------------------------------
 
   @Test
