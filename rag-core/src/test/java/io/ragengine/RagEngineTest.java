@@ -1057,14 +1057,19 @@ final class RagEngineTest {
 
   // --- failures ------------------------------------------------------------------------------
 
-  @Test
-  void insert_oneDocumentsEmbeddingsRefused_itFailsWithReasonAndOthersGoOn() {
+  @ParameterizedTest
+  @ValueSource(strings = {"a 400", "an over-long text"})
+  void insert_oneDocumentsEmbeddingsRefused_itFailsWithReasonAndOthersGoOn(String refusal) {
+    // Regression for the second: the IllegalArgumentException EmbeddingModel names for a text
+    // longer than it takes failed every document with a text in the same embedding call.
     var poisoned =
         new ForwardingEmbeddingModel(embeddings) {
           @Override
           public List<float[]> embed(List<String> texts) {
             if (texts.stream().anyMatch(t -> t.contains("POISON"))) {
-              throw new ModelException("HTTP 400: input rejected by the provider", false, null);
+              throw refusal.equals("a 400")
+                  ? new ModelException("HTTP 400: input rejected by the provider", false, null)
+                  : new IllegalArgumentException("texts[0]: too long");
             }
             return super.embed(texts);
           }
@@ -1072,7 +1077,11 @@ final class RagEngineTest {
     RagEngine engine = open(builder().embeddingModel(poisoned));
 
     insertWithOneBadDocument_onlyItFails(
-        engine, "POISON", "ModelException: HTTP 400: input rejected by the provider");
+        engine,
+        "POISON",
+        refusal.equals("a 400")
+            ? "ModelException: HTTP 400: input rejected by the provider"
+            : "IllegalArgumentException: texts[0]: too long");
     // Every document announced its final unit to the committer; none is left announced.
     assertEquals(0, engine.committer().expected());
   }

@@ -320,13 +320,16 @@ public final class EmbeddingBatcher {
       long start = System.nanoTime();
       List<float[]> vectors;
       try {
-        vectors = model.embed(inputs); // RetryLaterException passes on to the limiter
-      } catch (ModelException e) {
-        if (e.retryable() || texts.size() == 1) {
+        vectors = model.embed(inputs);
+      } catch (RetryLaterException e) {
+        throw e; // the limiter runs this ticket again after the delay
+      } catch (RuntimeException e) {
+        if (!refusedForGood(e) || texts.size() == 1 || Thread.currentThread().isInterrupted()) {
           throw e;
         }
-        // The provider refused the batch for good (a 400 for one bad input, say). The batch
-        // mixes texts of many documents: embed them one by one so only the bad one fails.
+        // Refused for good: a 400 for one bad input, an IllegalArgumentException for a text
+        // longer than the model takes. The batch mixes texts of many documents: embed them one
+        // by one so only the bad one fails.
         oneByOne = true;
         embedOneByOne(texts);
         return null;
@@ -341,6 +344,15 @@ public final class EmbeddingBatcher {
         deliver(texts.get(i), vectors.get(i));
       }
       return null;
+    }
+
+    /**
+     * Whether {@code e} refuses the batch itself rather than report a provider that keeps failing
+     * (a retryable {@link ModelException} the client's retries did not get past). Splitting the
+     * latter would send a failing provider a call per text.
+     */
+    private static boolean refusedForGood(RuntimeException e) {
+      return !(e instanceof ModelException m) || !m.retryable();
     }
 
     /**

@@ -5,6 +5,7 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,6 +29,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 final class EmbeddingBatcherTest {
   /** Holds scheduled tasks until the test fires them. */
@@ -184,27 +187,36 @@ final class EmbeddingBatcherTest {
     assertEquals(0, batcher.pendingCount());
   }
 
-  @Test
-  void embed_oneInputRefusedForGood_onlyItsTextFails() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"a 400", "an over-long text"})
+  void embed_oneInputRefusedForGood_onlyItsTextFails(String refusal) throws Exception {
+    // Regression for the second: an IllegalArgumentException (EmbeddingModel's refusal of a text
+    // longer than it takes) failed every text of the batch, and so every document in it.
+    RuntimeException refused =
+        refusal.equals("a 400")
+            ? new ModelException("HTTP 400: input rejected", false, null)
+            : new IllegalArgumentException("texts[0]: 9000 tokens (expected: <= 8192)");
     EmbeddingModel poisoned =
         new ForwardingEmbeddingModel(model) {
           @Override
           public List<float[]> embed(List<String> texts) {
             if (texts.contains("poison")) {
-              throw new ModelException("HTTP 400: input rejected", false, null);
+              throw refused;
             }
             return super.embed(texts);
           }
         };
+    // One batch of three, sent when full: the two callers' texts share the call.
     var batcher =
-        new EmbeddingBatcher(poisoned, limiter(1), 8, Duration.ZERO, delayer, null);
+        new EmbeddingBatcher(poisoned, limiter(1), 3, Duration.ofDays(1), delayer, null);
 
     var good = batcher.embed(List.of("a", "b"), Priority.DOCUMENT_EMBEDDING);
     var bad = batcher.embed(List.of("poison"), Priority.DOCUMENT_EMBEDDING);
 
+    assertArrayEquals(model.vectorOf("a"), good.get(10, SECONDS).get(0));
     assertArrayEquals(model.vectorOf("b"), good.get(10, SECONDS).get(1));
     var e = assertThrows(ExecutionException.class, () -> bad.get(10, SECONDS));
-    assertEquals("HTTP 400: input rejected", String.valueOf(e.getCause()).replaceFirst("^[^:]*: ", ""));
+    assertSame(refused, e.getCause());
   }
 
   @Test
