@@ -728,6 +728,11 @@ final class IngestPipeline implements AutoCloseable {
         return stoppedReport(task.status(), false);
       }
       List<Chunk> chunks = join(chunking(task));
+      if (chunks.isEmpty()) { // blank texts are refused at insert, so only the split can do this
+        throw new IllegalArgumentException(
+            "no chunks: the text is nothing but splitCharacter and white space (expected: some"
+                + " text between split characters)");
+      }
       // Fire and forget: commits apply in order, so PROCESSED can never precede it. Deferred:
       // PROCESSING is advisory (a crash that loses it leaves PENDING, which resumes the same
       // way), so it need not be flushed to disk, and the PROCESSED units queued behind it do not

@@ -1104,6 +1104,19 @@ final class RagEngineTest {
   }
 
   @Test
+  void insert_oneDocumentIsOnlySplitCharacters_itFailsSayingSo_andOthersGoOn() {
+    // Regression: it had no chunks, and failed with "ArrayIndexOutOfBoundsException: Index 0 out
+    // of bounds for length 0".
+    RagEngine engine = open(builder().splitCharacter("---"));
+
+    insertWithBadContent_onlyItFails(
+        engine,
+        "------\n---",
+        "IllegalArgumentException: no chunks: the text is nothing but splitCharacter and white"
+            + " space (expected: some text between split characters)");
+  }
+
+  @Test
   void insert_oneDocumentsChunkingThrowsAnError_itFailsWithReasonAndOthersGoOn() {
     // Regression: only a RuntimeException failed a document. An Error left it PENDING, to fail
     // again on every resume, and made insert throw while the call's other documents still ran.
@@ -1133,8 +1146,13 @@ final class RagEngineTest {
   /** Inserts the corpus with a document holding {@code marker} second: only it fails. */
   private static void insertWithOneBadDocument_onlyItFails(
       RagEngine engine, String marker, String error) {
+    insertWithBadContent_onlyItFails(engine, marker + " " + about("poison", 2), error);
+  }
+
+  private static void insertWithBadContent_onlyItFails(
+      RagEngine engine, String badContent, String error) {
     List<Document> docs = new ArrayList<>(CORPUS);
-    docs.add(1, Document.of("bad", marker + " " + about("poison", 2)));
+    docs.add(1, Document.of("bad", badContent));
 
     InsertReport report = engine.insert(docs);
 
