@@ -146,6 +146,21 @@ public final class RagEngine implements AutoCloseable {
                 + modelBatch
                 + " (expected: > 0)");
       }
+      int modelTokens = embeddingModel.maxInputTokens();
+      int chunkTokens = config.chunker().chunkSizeTokens();
+      if (chunkTokens > modelTokens) {
+        // The model would cut (or refuse) every full chunk: the rest of its text would be
+        // stored and sent to the chat model, but never found by a search.
+        throw new IllegalArgumentException(
+            "chunkSizeTokens: "
+                + chunkTokens
+                + " (expected: <= the "
+                + modelTokens
+                + " tokens embeddingModel "
+                + embeddingModel.modelName()
+                + " reads; the rest of each chunk would never be embedded. Set chunkSizeTokens"
+                + " lower, with a margin, as the model counts tokens its own way)");
+      }
       ChatModel chat = chatModel;
       this.chatLimiter =
           CallLimiter.create(
@@ -871,6 +886,8 @@ public final class RagEngine implements AutoCloseable {
      *
      * @throws IllegalStateException if no embedding model, or neither a working directory nor a
      *     storage, was given, or the storage given is used by an engine that is not closed
+     * @throws IllegalArgumentException if {@code chunkSizeTokens} is more than the embedding
+     *     model's {@code maxInputTokens()}, or the model's {@code maxBatchSize()} is not positive
      * @throws io.ragengine.store.StoreException if the working directory cannot be opened: held by
      *     another engine, corrupt, or from a newer version; or if the storage fails listing the
      *     documents to resume. A failed build stops every thread it started and releases the

@@ -1485,6 +1485,31 @@ final class RagEngineTest {
   }
 
   @Test
+  void build_chunksLongerThanTheEmbeddingModelReads_isRefusedNamingBoth() {
+    // Regression: with a 256-token model (all-MiniLM-L6-v2) and the default 1,200-token chunks,
+    // the model cut every chunk, and most of each chunk's text could never be found.
+    var short256 =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public int maxInputTokens() {
+            return 256;
+          }
+        };
+    var defaults = RagEngine.builder().workingDir(dir).embeddingModel(short256);
+    var e = assertThrows(IllegalArgumentException.class, defaults::build);
+    assertEquals(
+        "chunkSizeTokens: 1200 (expected: <= the 256 tokens embeddingModel "
+            + embeddings.modelName()
+            + " reads; the rest of each chunk would never be embedded. Set chunkSizeTokens lower,"
+            + " with a margin, as the model counts tokens its own way)",
+        e.getMessage());
+
+    RagEngine engine =
+        open(builder().embeddingModel(short256).chunkSizeTokens(256).chunkOverlapTokens(20));
+    assertEquals(256, engine.config().chunker().chunkSizeTokens());
+  }
+
+  @Test
   void query_questionLongerThanTheTokenBudgetAllows_isRefusedBeforeAnyModelCall() {
     // Regression: the question went out anyway, with every source dropped to make room.
     RagEngine engine = open(builder());
