@@ -412,11 +412,11 @@ public final class EmbeddedStorage implements Storage {
       future =
           jdbc.submit(
               () -> {
-                Connection connection = session().connection;
+                Session current = session();
                 try {
-                  return work.run(connection);
+                  return work.run(current.connection);
                 } catch (SQLException | RuntimeException e) {
-                  rollbackQuietly(connection);
+                  discard(current);
                   throw e;
                 }
               });
@@ -1075,11 +1075,26 @@ public final class EmbeddedStorage implements Storage {
     };
   }
 
-  private static void rollbackQuietly(Connection connection) {
+  /**
+   * Rolls back and closes this JDBC thread's session after a failure; the thread's next work opens
+   * a new one. Reusing it is not safe: after an I/O error (a full disk) SQLite has already rolled
+   * the transaction back, so sqlite-jdbc's {@code rollback()} fails before it begins the next one,
+   * and the connection is left in autocommit mode, committing each statement of the next unit on
+   * its own (a unit stored in part), with its prepared statements closed (every later commit and
+   * read failed, even once the disk had room again).
+   */
+  private void discard(Session broken) {
+    session.remove();
+    sessions.remove(broken);
     try {
-      connection.rollback();
+      broken.connection.rollback();
     } catch (SQLException ignored) {
       // The original failure is the one to report.
+    }
+    try {
+      broken.connection.close(); // closes its statements too
+    } catch (SQLException ignored) {
+      // Nothing more to release; the next session is a new connection.
     }
   }
 
