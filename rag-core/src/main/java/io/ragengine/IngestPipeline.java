@@ -6,11 +6,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ragengine.InsertReport.DocumentReport;
 import io.ragengine.InsertReport.Outcome;
+import io.ragengine.ingest.ChunkStage;
 import io.ragengine.ingest.IngestProgress;
 import io.ragengine.ingest.ProgressListener;
 import io.ragengine.internal.Checks;
 import io.ragengine.internal.EmbeddingBatcher;
 import io.ragengine.limiter.Priority;
+import io.ragengine.model.ChatRequest;
+import io.ragengine.model.ChatResponse;
 import io.ragengine.model.ModelException;
 import io.ragengine.store.DocStatus;
 import io.ragengine.store.DocStatusRecord;
@@ -39,7 +42,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -48,6 +53,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,7 +65,8 @@ import org.slf4j.LoggerFactory;
  * and PENDING status in one durable transaction before any model call or other write (chunking,
  * which is neither, starts meanwhile: see {@link ChunkAhead}). Then per document, at
  * most {@code maxParallelInsert} at once and earlier documents first: chunk, mark PROCESSING, run
- * the per-chunk stage, embed the chunks through the shared {@link EmbeddingBatcher}, and commit the
+ * the {@link ChunkStage} if there is one (every chunk at once, its chat calls at EXTRACTION
+ * priority through the engine's chat limiter), embed the chunks through the shared {@link EmbeddingBatcher}, and commit the
  * chunks, their vectors and the PROCESSED status as one unit (group-committed with other
  * documents' units). A document that fails is durably FAILED with the reason; the others go on.
  *
@@ -101,6 +108,9 @@ final class IngestPipeline implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final ChunkCache chunkCache;
+  private final @Nullable ChunkStage stage;
+  /** The stage's chat calls: through the chat limiter at EXTRACTION priority. */
+  private final Function<ChatRequest, ChatResponse> stageChat;
   /** Fair, so documents start in the order they were inserted. */
   private final Semaphore slots;
 
@@ -149,9 +159,13 @@ final class IngestPipeline implements AutoCloseable {
       int maxParallelInsert,
       ProgressListener listener,
       Clock clock,
-      ChunkCache chunkCache) {
+      ChunkCache chunkCache,
+      @Nullable ChunkStage stage,
+      Function<ChatRequest, ChatResponse> stageChat) {
     this.storage = storage;
     this.chunkCache = chunkCache;
+    this.stage = stage;
+    this.stageChat = stageChat;
     this.chunker = chunker;
     this.batcher = batcher;
     this.committer = committer;
@@ -745,6 +759,11 @@ final class IngestPipeline implements AutoCloseable {
       markedProcessing = true;
       tracker.chunks.addAndGet(chunks.size());
       tell(IngestProgress.Stage.CHUNKED, task, tracker);
+      UnitOfWork staged = null;
+      if (stage != null) {
+        staged = runStage(stage, task.docId(), chunks);
+        tell(IngestProgress.Stage.STAGED, task, tracker);
+      }
 
       List<String> texts = new ArrayList<>(chunks.size());
       for (Chunk c : chunks) {
@@ -785,6 +804,9 @@ final class IngestPipeline implements AutoCloseable {
         unit.upsertVector(CHUNKS, chunkId, vectors.get(i));
       }
       unit.put(DOC_CHUNKS, task.docId(), toJson(chunkIds));
+      if (staged != null) {
+        unit.addAll(staged);
+      }
       unit.putDocStatus(task.status().with(DocStatus.PROCESSED, chunks.size(), now(task.status())));
       turn.previousQueued.join();
       CompletableFuture<Void> committed = committer.commit(unit);
@@ -851,6 +873,93 @@ final class IngestPipeline implements AutoCloseable {
       if (holdingSlot) {
         slots.release();
       }
+    }
+  }
+
+  /**
+   * Runs {@code stage} on every chunk at once, each on a virtual thread, and returns what they
+   * return, merged in chunk order. The first failure cancels the chunks still running (a chat call
+   * still queued leaves the queue) and is thrown.
+   */
+  private UnitOfWork runStage(ChunkStage stage, String docId, List<Chunk> chunks) {
+    var finished = new ExecutorCompletionService<UnitOfWork>(documentThreads);
+    List<Future<UnitOfWork>> futures = new ArrayList<>(chunks.size());
+    try {
+      for (Chunk c : chunks) {
+        var work = new StagedChunk(docId, chunkId(docId, c.index()), c, chunks.size(), stageChat);
+        futures.add(finished.submit(() -> checkStageUnit(stage.process(work), work.chunkId())));
+      }
+      for (int i = 0; i < chunks.size(); i++) {
+        var unused = finished.take().get(); // in the order they finish: the first failure stops
+      }
+      UnitOfWork all = new UnitOfWork();
+      for (Future<UnitOfWork> f : futures) {
+        all.addAll(f.resultNow());
+      }
+      return all;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CompletionException(e);
+    } catch (ExecutionException e) {
+      throw new CompletionException(e.getCause());
+    } finally {
+      for (Future<UnitOfWork> f : futures) {
+        f.cancel(true); // no effect on those done
+      }
+    }
+  }
+
+  /** {@code unit}, if the stage may commit it with the document: else throws, naming why. */
+  private static UnitOfWork checkStageUnit(@Nullable UnitOfWork unit, String chunkId) {
+    if (unit == null) {
+      throw new IllegalStateException(
+          "chunkStage returned null for chunk " + chunkId + " (expected: a unit, empty for none)");
+    }
+    for (UnitOfWork.Operation op : unit.operations()) {
+      String namespace =
+          switch (op) {
+            case UnitOfWork.KvPut o -> o.namespace();
+            case UnitOfWork.KvDelete o -> o.namespace();
+            case UnitOfWork.VectorUpsert o -> o.namespace();
+            case UnitOfWork.VectorDelete o -> o.namespace();
+            case UnitOfWork.DocStatusPut o -> "document statuses";
+            case UnitOfWork.DocStatusDelete o -> "document statuses";
+            default -> null; // graph upserts and deletes
+          };
+      if (namespace != null && ENGINE_NAMESPACES.contains(namespace)) {
+        throw new IllegalStateException(
+            "chunkStage: the unit for chunk "
+                + chunkId
+                + " writes "
+                + namespace
+                + " (expected: none of document statuses, "
+                + String.join(", ", ENGINE_NAMESPACES.subList(1, ENGINE_NAMESPACES.size()))
+                + ")");
+      }
+    }
+    return unit;
+  }
+
+  /** What a {@link ChunkStage} may not write: the engine's own records. */
+  private static final List<String> ENGINE_NAMESPACES =
+      List.of("document statuses", DOCS, HASHES, CHUNKS, DOC_CHUNKS);
+
+  /** One chunk handed to the stage. */
+  private record StagedChunk(
+      String docId,
+      String chunkId,
+      Chunk chunk,
+      int chunkCount,
+      Function<ChatRequest, ChatResponse> chatCall)
+      implements ChunkStage.ChunkWork {
+    @Override
+    public ChatResponse chat(ChatRequest request) {
+      return chatCall.apply(Objects.requireNonNull(request, "request"));
+    }
+
+    @Override
+    public String toString() {
+      return "chunk " + chunkId;
     }
   }
 

@@ -3,6 +3,7 @@ package io.ragengine;
 import io.ragengine.IngestPipeline.StoredChunk;
 import io.ragengine.QueryResult.Source;
 import io.ragengine.QueryResult.Timings;
+import io.ragengine.ingest.ChunkStage;
 import io.ragengine.ingest.ProgressListener;
 import io.ragengine.internal.Checks;
 import io.ragengine.internal.EmbeddingBatcher;
@@ -200,7 +201,9 @@ public final class RagEngine implements AutoCloseable {
               config.maxParallelInsert(),
               b.progressListener,
               Clock.systemUTC(),
-              chunks);
+              chunks,
+              b.chunkStage,
+              this::extractionChat);
       started.add(pipeline);
       if (config.eagerInit()) {
         awaitReady(chatLimiter);
@@ -605,23 +608,12 @@ public final class RagEngine implements AutoCloseable {
     }
     messages.add(Message.user(question));
     ChatRequest request = ChatRequest.of(messages);
-    ChatResponse response;
-    try {
-      response =
-          chatLimiter.call(
-              Priority.QUERY,
-              () -> listener == null ? chat.chat(request) : chat.chat(request, listener));
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new RagException("interrupted while waiting for the answer", e);
-    } catch (Exception e) {
-      throw new RagException(IngestPipeline.describe(e), e);
-    }
-    if (response == null) {
-      throw new ModelException("chat model " + chat.modelName() + " returned null", false, null);
-    }
+    ChatResponse response =
+        callChat(
+            chat,
+            Priority.QUERY,
+            () -> listener == null ? chat.chat(request) : chat.chat(request, listener),
+            "the answer");
     long answered = System.nanoTime();
     return new QueryResult(
         Optional.of(response.text()),
@@ -632,6 +624,37 @@ public final class RagEngine implements AutoCloseable {
             Duration.ofNanos(retrieved - embedded),
             Duration.ofNanos(answered - retrieved),
             Duration.ofNanos(answered - start)));
+  }
+
+  /** A {@link ChunkStage}'s chat call. */
+  private ChatResponse extractionChat(ChatRequest request) {
+    ChatModel chat = chatModel;
+    if (chat == null) {
+      throw new IllegalStateException(
+          "chunkStage made a chat call, but the engine has no chat model (expected:"
+              + " RagEngine.Builder.chatModel set)");
+    }
+    return callChat(chat, Priority.EXTRACTION, () -> chat.chat(request), "a chat call");
+  }
+
+  /** Runs {@code call} through the chat limiter, unwrapping what it throws. */
+  private ChatResponse callChat(
+      ChatModel chat, int priority, Callable<ChatResponse> call, String awaited) {
+    ChatResponse response;
+    try {
+      response = chatLimiter.call(priority, call);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RagException("interrupted while waiting for " + awaited, e);
+    } catch (Exception e) {
+      throw new RagException(IngestPipeline.describe(e), e);
+    }
+    if (response == null) {
+      throw new ModelException("chat model " + chat.modelName() + " returned null", false, null);
+    }
+    return response;
   }
 
   // --- stats and lifecycle -----------------------------------------------------------------------
@@ -750,6 +773,7 @@ public final class RagEngine implements AutoCloseable {
     private @Nullable EmbeddingModel embeddingModel;
     private @Nullable Tokenizer tokenizer;
     private ProgressListener progressListener = ProgressListener.NONE;
+    private @Nullable ChunkStage chunkStage;
 
     private Builder() {}
 
@@ -792,6 +816,16 @@ public final class RagEngine implements AutoCloseable {
     /** Told of each step of each ingested document. Default: none. */
     public Builder progressListener(ProgressListener progressListener) {
       this.progressListener = Objects.requireNonNull(progressListener, "progressListener");
+      return this;
+    }
+
+    /**
+     * Work to do on each chunk between chunking and embedding, such as LLM extraction; its chat
+     * calls share the chat limiter at EXTRACTION priority, and what it returns is committed with
+     * the chunk's document. Default: none. See {@link ChunkStage}.
+     */
+    public Builder chunkStage(ChunkStage chunkStage) {
+      this.chunkStage = Objects.requireNonNull(chunkStage, "chunkStage");
       return this;
     }
 

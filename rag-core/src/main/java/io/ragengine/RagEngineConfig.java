@@ -15,7 +15,7 @@ import org.jspecify.annotations.Nullable;
  * @param workingDir where the embedded storage lives; null when a custom storage is given
  * @param maxAsync chat calls in flight at once, ingestion and queries together
  * @param embeddingMaxAsync embedding calls in flight at once
- * @param maxParallelInsert documents chunked and run through the per-chunk stage at once; a
+ * @param maxParallelInsert documents chunked and run through the chunk stage (if set) at once; a
  *     document leaves this bound when its chunks are queued for embedding, where the embedding
  *     budget sets the pace (at most {@code 2 x embeddingBatchSize x embeddingMaxAsync} texts wait
  *     for vectors). Bounds memory, not speed
@@ -168,8 +168,8 @@ public record RagEngineConfig(
     }
 
     /**
-     * Documents chunked and run through the per-chunk stage at once; a document leaves this bound
-     * when its chunks are queued for embedding. Default {@value #DEFAULT_MAX_PARALLEL_INSERT}.
+     * Documents chunked and run through the chunk stage (if set) at once; a document leaves this
+     * bound when its chunks are queued for embedding. Default {@value #DEFAULT_MAX_PARALLEL_INSERT}.
      */
     public Builder maxParallelInsert(int maxParallelInsert) {
       this.maxParallelInsert = Checks.positive(maxParallelInsert, "maxParallelInsert");

@@ -21,6 +21,8 @@ public record IngestProgress(
   public enum Stage {
     /** The document was cut into chunks. */
     CHUNKED,
+    /** Its chunks went through the {@link ChunkStage}; only with one. */
+    STAGED,
     /** Its chunks were embedded. */
     EMBEDDED,
     /** It was committed: searchable, and durably PROCESSED. */
