@@ -16,7 +16,8 @@ import java.util.Map;
  * @param documentsProcessed documents processed since open
  * @param documentsFailed documents failed since open
  * @param chunksEmbedded chunks embedded since open
- * @param embeddingCalls embedding model calls made by the batcher since open
+ * @param embeddingCalls embedding model calls made by the batcher since open that returned vectors
+ *     (a batch re-embedded text by text counts each of its single calls; failed calls do not count)
  * @param commits storage transactions made by the pipeline since open (several documents may
  *     share one: a group commit)
  * @param chunkCacheHits chunks queries found in the chunk cache since open

@@ -66,9 +66,9 @@ import org.slf4j.LoggerFactory;
  * which is neither, starts meanwhile: see {@link ChunkAhead}). Then per document, at
  * most {@code maxParallelInsert} at once and earlier documents first: chunk, mark PROCESSING, run
  * the {@link ChunkStage} if there is one (every chunk at once, its chat calls at EXTRACTION
- * priority through the engine's chat limiter), embed the chunks through the shared {@link EmbeddingBatcher}, and commit the
- * chunks, their vectors and the PROCESSED status as one unit (group-committed with other
- * documents' units). A document that fails is durably FAILED with the reason; the others go on.
+ * priority through the engine's chat limiter), embed the chunks through the shared {@link
+ * EmbeddingBatcher}, and commit the chunks, their vectors, the stage's units and the PROCESSED
+ * status as one unit (group-committed with other documents' units). A document that fails is durably FAILED with the reason; the others go on.
  *
  * <p>A document gives up its {@code maxParallelInsert} slot once its chunks are queued for
  * embedding: from there the embedding budget sets the pace, not the document bound (with small

@@ -169,7 +169,8 @@ public record RagEngineConfig(
 
     /**
      * Documents chunked and run through the chunk stage (if set) at once; a document leaves this
-     * bound when its chunks are queued for embedding. Default {@value #DEFAULT_MAX_PARALLEL_INSERT}.
+     * bound when its chunks are queued for embedding. Default {@value
+     * #DEFAULT_MAX_PARALLEL_INSERT}.
      */
     public Builder maxParallelInsert(int maxParallelInsert) {
       this.maxParallelInsert = Checks.positive(maxParallelInsert, "maxParallelInsert");

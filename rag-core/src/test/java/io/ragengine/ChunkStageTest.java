@@ -66,7 +66,7 @@ final class ChunkStageTest {
 
   private static String about(String topic, int sentences) {
     return IntStream.range(0, sentences)
-        .mapToObj(i -> "Fact " + i + " about " + topic + ": " + topic + " matters to " + topic + ".")
+        .mapToObj(i -> "Fact " + i + " about " + topic + ": " + topic + " matters to " + topic)
         .collect(Collectors.joining(" "));
   }
 
@@ -79,8 +79,8 @@ final class ChunkStageTest {
   /** Asks the chat model about each chunk and stores its answer under the chunk's id. */
   private static final ChunkStage EXTRACTING =
       work -> {
-        String answer = work.chat(ChatRequest.of(List.of(Message.user("extract " + work.chunkId()))))
-            .text();
+        var request = ChatRequest.of(List.of(Message.user("extract " + work.chunkId())));
+        String answer = work.chat(request).text();
         return new UnitOfWork().put(EXTRACTED, work.chunkId(), answer);
       };
 

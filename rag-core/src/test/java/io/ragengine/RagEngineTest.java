@@ -62,6 +62,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -1507,6 +1508,60 @@ final class RagEngineTest {
     RagEngine engine =
         open(builder().embeddingModel(short256).chunkSizeTokens(256).chunkOverlapTokens(20));
     assertEquals(256, engine.config().chunker().chunkSizeTokens());
+  }
+
+  @Test
+  void query_timings_holdEachStepsModelCall_andAddUpToTheTotal() {
+    // Each step's duration is compared with the same interval measured inside the model: the
+    // step must contain it, whatever the machine's speed.
+    String question = "What matters to lava?";
+    var embedNanos = new AtomicLong();
+    var chatNanos = new AtomicLong();
+    var timedEmbeddings =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public List<float[]> embed(List<String> texts) {
+            long start = System.nanoTime();
+            List<float[]> vectors = super.embed(texts);
+            if (texts.equals(List.of(question))) {
+              embedNanos.set(System.nanoTime() - start);
+            }
+            return vectors;
+          }
+        };
+    var timedChat =
+        new FakeChatModel()
+            .responder(
+                r -> {
+                  long start = System.nanoTime();
+                  String reply = FakeChatModel.defaultReply(r);
+                  chatNanos.set(System.nanoTime() - start);
+                  return reply;
+                });
+    RagEngine engine = open(builder().embeddingModel(timedEmbeddings).chatModel(timedChat));
+    engine.insert(CORPUS);
+
+    QueryResult.Timings full = engine.query(question).timings();
+    assertTrue(full.embedding().toNanos() >= embedNanos.get(), full + " " + embedNanos);
+    assertTrue(full.answer().toNanos() >= chatNanos.get(), full + " " + chatNanos);
+    assertTrue(full.retrieval().compareTo(Duration.ZERO) > 0, full.toString());
+    assertEquals(full.total(), full.embedding().plus(full.retrieval()).plus(full.answer()));
+
+    QueryParams contextOnly = QueryParams.builder().onlyContext(true).build();
+    QueryResult.Timings context = engine.query(question, contextOnly).timings();
+    assertEquals(Duration.ZERO, context.answer());
+    assertEquals(context.total(), context.embedding().plus(context.retrieval()));
+  }
+
+  @Test
+  @SuppressWarnings("NullAway") // the point of the test
+  void query_nullQuestionOrParams_throwNamingThem() {
+    RagEngine engine = open(builder());
+    var question = assertThrows(NullPointerException.class, () -> engine.query(null));
+    assertEquals("question", question.getMessage());
+    var params =
+        assertThrows(NullPointerException.class, () -> engine.query("why?", (QueryParams) null));
+    assertEquals("params", params.getMessage());
   }
 
   @Test

@@ -336,14 +336,18 @@ public final class EmbeddingBatcher {
       }
       long nanos = System.nanoTime() - start;
       checkVectors(vectors, texts.size());
-      BiConsumer<Integer, Long> observer = batchObserver;
-      if (observer != null) {
-        observer.accept(texts.size(), nanos);
-      }
+      observe(texts.size(), nanos);
       for (int i = 0; i < texts.size(); i++) {
         deliver(texts.get(i), vectors.get(i));
       }
       return null;
+    }
+
+    private void observe(int texts, long nanos) {
+      BiConsumer<Integer, Long> observer = batchObserver;
+      if (observer != null) {
+        observer.accept(texts, nanos);
+      }
     }
 
     /**
@@ -368,8 +372,11 @@ public final class EmbeddingBatcher {
           continue; // embedded (or failed) before a back-off
         }
         try {
+          long start = System.nanoTime();
           List<float[]> one = model.embed(List.of(p.text));
+          long nanos = System.nanoTime() - start;
           checkVectors(one, 1);
+          observe(1, nanos);
           deliver(p, one.get(0));
         } catch (RetryLaterException e) {
           throw e; // a transient refusal, not this text's failure: back off without the worker

@@ -207,8 +207,10 @@ final class EmbeddingBatcherTest {
           }
         };
     // One batch of three, sent when full: the two callers' texts share the call.
+    var observed = new CopyOnWriteArrayList<Integer>(); // texts of each call that returned vectors
     var batcher =
-        new EmbeddingBatcher(poisoned, limiter(1), 3, Duration.ofDays(1), delayer, null);
+        new EmbeddingBatcher(
+            poisoned, limiter(1), 3, Duration.ofDays(1), delayer, (n, nanos) -> observed.add(n));
 
     var good = batcher.embed(List.of("a", "b"), Priority.DOCUMENT_EMBEDDING);
     var bad = batcher.embed(List.of("poison"), Priority.DOCUMENT_EMBEDDING);
@@ -217,6 +219,7 @@ final class EmbeddingBatcherTest {
     assertArrayEquals(model.vectorOf("b"), good.get(10, SECONDS).get(1));
     var e = assertThrows(ExecutionException.class, () -> bad.get(10, SECONDS));
     assertSame(refused, e.getCause());
+    assertEquals(List.of(1, 1), observed); // the two single calls that worked, for the stats
   }
 
   @Test

@@ -12,6 +12,8 @@ import java.util.Random;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 final class ChunkerTest {
   private static final Tokenizer TOKENIZER = Tokenizer.cl100k();
@@ -49,6 +51,63 @@ final class ChunkerTest {
     }
     assertTrue(text.startsWith(chunks.get(0).content()));
     assertTrue(text.endsWith(chunks.get(chunks.size() - 1).content()));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"ascii", "non-ascii", "split on a character"})
+  void chunk_linearTime_eachCharacterEncodedOnce_eachTokenDecodedAboutOnce(String kind) {
+    // The "never re-tokenise a growing chunk": count the tokenizer's work. A chunker that
+    // grew a chunk and re-counted it would encode each character about chunkSize times.
+    String base = sentences(2_000); // about 30,000 tokens
+    String text =
+        switch (kind) {
+          case "ascii" -> base;
+          case "non-ascii" -> base.replace("topic", "tópico");
+          default -> base.replace(". ", ".\n\n");
+        };
+    var work = new int[2]; // characters encoded or counted, tokens decoded
+    Tokenizer counting =
+        new Tokenizer() {
+          @Override
+          public String name() {
+            return TOKENIZER.name();
+          }
+
+          @Override
+          public int[] encode(String t) {
+            work[0] += t.length();
+            return TOKENIZER.encode(t);
+          }
+
+          @Override
+          public int count(String t) {
+            work[0] += t.length();
+            return TOKENIZER.count(t);
+          }
+
+          @Override
+          public String decode(int[] tokens, int from, int to) {
+            work[1] += to - from;
+            return TOKENIZER.decode(tokens, from, to);
+          }
+
+          @Override
+          public boolean startsCharacter(int token) {
+            return TOKENIZER.startsCharacter(token);
+          }
+        };
+    var config = ChunkerConfig.builder().chunkSizeTokens(200).chunkOverlapTokens(20);
+    if (kind.startsWith("split")) {
+      config.splitCharacter("\n\n");
+    }
+
+    List<Chunk> chunks = Chunker.create(config.build(), counting).chunk(text);
+
+    int tokens = TOKENIZER.count(text);
+    assertTrue(chunks.size() > 100, "chunks: " + chunks.size());
+    assertTrue(work[0] <= text.length(), "characters encoded: " + work[0] + " of " + text.length());
+    // Windows of 200 that start every 180 tokens decode each token 200/180 times at most.
+    assertTrue(work[1] <= tokens * 200 / 180 + 200, "tokens decoded: " + work[1] + " of " + tokens);
   }
 
   @Test
