@@ -38,6 +38,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -52,6 +53,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -68,7 +70,8 @@ import org.slf4j.LoggerFactory;
  * the {@link ChunkStage} if there is one (every chunk at once, its chat calls at EXTRACTION
  * priority through the engine's chat limiter), embed the chunks through the shared {@link
  * EmbeddingBatcher}, and commit the chunks, their vectors, the stage's units and the PROCESSED
- * status as one unit (group-committed with other documents' units). A document that fails is durably FAILED with the reason; the others go on.
+ * status as one unit (group-committed with other documents' units). A document that fails is
+ * durably FAILED with the reason; the others go on.
  *
  * <p>A document gives up its {@code maxParallelInsert} slot once its chunks are queued for
  * embedding: from there the embedding budget sets the pace, not the document bound (with small
@@ -144,6 +147,9 @@ final class IngestPipeline implements AutoCloseable {
    * PROCESSING there, so {@link #retryFailed} takes them too, as its caller expects.
    */
   private final Set<String> failedUnrecorded = ConcurrentHashMap.newKeySet();
+
+  /** The chunk stage's runs of every document in flight, so that close can stop them. */
+  private final Set<Future<?>> stageRuns = ConcurrentHashMap.newKeySet();
 
   private final AtomicInteger inFlight = new AtomicInteger();
   private final LongAdder processed = new LongAdder();
@@ -762,6 +768,11 @@ final class IngestPipeline implements AutoCloseable {
       UnitOfWork staged = null;
       if (stage != null) {
         staged = runStage(stage, task.docId(), chunks);
+        if (closing) {
+          // A stage that caught its calls' refusals by the closing limiter may have returned
+          // without its work: leave the document to resume rather than commit it so.
+          return stoppedReport(task.status(), true);
+        }
         tell(IngestProgress.Stage.STAGED, task, tracker);
       }
 
@@ -884,10 +895,25 @@ final class IngestPipeline implements AutoCloseable {
   private UnitOfWork runStage(ChunkStage stage, String docId, List<Chunk> chunks) {
     var finished = new ExecutorCompletionService<UnitOfWork>(documentThreads);
     List<Future<UnitOfWork>> futures = new ArrayList<>(chunks.size());
+    var runs = new StageRuns();
     try {
       for (Chunk c : chunks) {
         var work = new StagedChunk(docId, chunkId(docId, c.index()), c, chunks.size(), stageChat);
-        futures.add(finished.submit(() -> checkStageUnit(stage.process(work), work.chunkId())));
+        Future<UnitOfWork> f =
+            finished.submit(
+                () -> {
+                  runs.enter();
+                  try {
+                    return checkStageUnit(stage.process(work), work.chunkId());
+                  } finally {
+                    runs.exit();
+                  }
+                });
+        futures.add(f);
+        stageRuns.add(f);
+        if (closing) {
+          f.cancel(true); // beginClose() may have looked before it was added
+        }
       }
       for (int i = 0; i < chunks.size(); i++) {
         var unused = finished.take().get(); // in the order they finish: the first failure stops
@@ -905,6 +931,59 @@ final class IngestPipeline implements AutoCloseable {
     } finally {
       for (Future<UnitOfWork> f : futures) {
         f.cancel(true); // no effect on those done
+        stageRuns.remove(f);
+      }
+      // No run of this document's stage outlives it (a retry could otherwise overlap it): those
+      // not started never will, and those running are waited for.
+      runs.stopAndAwait();
+    }
+  }
+
+  /** One document's stage runs: once stopped, no more start, and the running ones are awaited. */
+  private static final class StageRuns {
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition idle = lock.newCondition();
+    private int running;
+    private boolean stopped;
+
+    /**
+     * Counts a run in.
+     *
+     * @throws CancellationException if stopped: the chunk's run is not needed any more
+     */
+    void enter() {
+      lock.lock();
+      try {
+        if (stopped) {
+          throw new CancellationException("the document's stage stopped");
+        }
+        running++;
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    void exit() {
+      lock.lock();
+      try {
+        if (--running == 0) {
+          idle.signalAll();
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    /** Stops new runs and waits for the running ones to end; an interrupt does not cut it. */
+    void stopAndAwait() {
+      lock.lock();
+      try {
+        stopped = true;
+        while (running > 0) {
+          idle.awaitUninterruptibly();
+        }
+      } finally {
+        lock.unlock();
       }
     }
   }
@@ -924,7 +1003,10 @@ final class IngestPipeline implements AutoCloseable {
             case UnitOfWork.VectorDelete o -> o.namespace();
             case UnitOfWork.DocStatusPut o -> "document statuses";
             case UnitOfWork.DocStatusDelete o -> "document statuses";
-            default -> null; // graph upserts and deletes
+            case UnitOfWork.EntityUpsert o -> null;
+            case UnitOfWork.EntityDelete o -> null;
+            case UnitOfWork.RelationUpsert o -> null;
+            case UnitOfWork.RelationDelete o -> null;
           };
       if (namespace != null && ENGINE_NAMESPACES.contains(namespace)) {
         throw new IllegalStateException(
@@ -1026,6 +1108,12 @@ final class IngestPipeline implements AutoCloseable {
   /** Stops starting documents; those running finish or stay pending for the next open. */
   void beginClose() {
     closing = true;
+    // The stage's runs stop now (a chat call queued leaves the queue, a running one is
+    // interrupted): their documents are left unfinished, to resume, and a stage blocked on
+    // something of its own cannot hold close() up.
+    for (Future<?> f : stageRuns) {
+      f.cancel(true);
+    }
   }
 
   /** Whether {@link #beginClose()} has been called. */

@@ -323,7 +323,8 @@ public final class RagEngine implements AutoCloseable {
   }
 
   /**
-   * Processes every FAILED document again and returns what happened.
+   * Processes every FAILED document again, and any this engine reported FAILED whose status the
+   * store refused to record (still unfinished there), and returns what happened.
    *
    * @throws IllegalStateException if this engine is closed
    */

@@ -525,19 +525,50 @@ final class RagEngineTest {
 
   @Test
   void retryFailed_concurrentCalls_processEachDocumentOnce() throws Exception {
+    // The second retry lists the documents while the first has claimed them but not yet marked
+    // them PROCESSING (it is reading their texts), so only the claims keep them apart; left to
+    // chance, the two calls often did not overlap at all.
     var failing = new AtomicBoolean(true);
-    EmbeddingModel flaky = refusingWhile(failing);
-    RagEngine engine = open(builder().embeddingModel(flaky));
+    var holdNextRead = new AtomicBoolean();
+    var entered = new CountDownLatch(1);
+    var release = new CountDownLatch(1);
+    Storage inner = InMemoryStorage.create();
+    KvStore kv =
+        watchingTextReads(
+            inner.kv(),
+            texts -> {
+              if (holdNextRead.compareAndSet(true, false)) {
+                entered.countDown();
+                awaitOpen(release, "the test to let the first retry go on");
+              }
+            });
+    RagEngine engine =
+        open(
+            builder()
+                .storage(ForwardingStorage.withKv(inner, kv))
+                .embeddingModel(refusingWhile(failing)));
     assertEquals(3, engine.insert(CORPUS).failed());
     failing.set(false);
 
-    var first = engine.insertAsync(List.of()); // warms the async executor
-    first.join();
-    var a = CompletableFuture.supplyAsync(engine::retryFailed);
-    var b = CompletableFuture.supplyAsync(engine::retryFailed);
-    int processed = a.get().processed() + b.get().processed();
+    holdNextRead.set(true);
+    // Threads of their own: the common pool may have one thread only, held by the first.
+    var first = CompletableFuture.supplyAsync(engine::retryFailed, Thread.ofVirtual()::start);
+    assertTrue(entered.await(10, TimeUnit.SECONDS));
+    InsertReport second;
+    try {
+      second =
+          CompletableFuture.supplyAsync(engine::retryFailed, Thread.ofVirtual()::start)
+              .get(10, TimeUnit.SECONDS);
+    } finally {
+      release.countDown();
+    }
 
-    assertEquals(3, processed);
+    assertEquals(0, second.processed(), second.toString());
+    assertEquals(3, second.documents().size(), second.toString()); // all listed, all held
+    assertTrue(
+        second.documents().stream().allMatch(d -> d.outcome() == Outcome.DUPLICATE),
+        second.toString());
+    assertEquals(3, first.get(10, TimeUnit.SECONDS).processed());
     assertEquals(3, engine.stats().documentsProcessed());
   }
 

@@ -16,17 +16,25 @@ import io.ragengine.text.Chunk;
  * maxParallelInsert} documents' chunks are in the stage together. Their model calls, made with
  * {@link ChunkWork#chat}, all go through the engine's one chat limiter at {@link
  * io.ragengine.limiter.Priority#EXTRACTION}: {@code maxAsync}, not the document boundaries, sets
- * the pace, earlier documents' calls go first, and a query's calls overtake every queued one.
+ * the pace, calls go in the order they are made (so a document's first calls go before a later
+ * document's), and a query's calls overtake every queued one.
  *
  * <p>What {@link #process} returns is committed in the document's own transaction, with its
  * chunks, vectors and status PROCESSED: all of it or none of it is ever stored. If the stage
  * throws for one chunk, the document's other chunks are cancelled (their calls still queued never
- * run) and the document is FAILED with the exception as its reason; {@code retryFailed()} runs the
+ * run, those running are interrupted and waited for) and the document is FAILED with the
+ * exception as its reason; {@code retryFailed()} runs the
  * stage again on every chunk. A resume after a crash also runs it again: nothing is cached yet.
  *
+ * <p>The units of a document's chunks are merged in chunk order, and the embedded storage writes
+ * a key, vector, entity or relation last-writer-wins: two chunks (or two documents) that upsert the
+ * same entity replace each other's, so graph extraction will need a merge step of its own.
+ *
  * <p>Implementations must be thread-safe: {@link #process} is called from many threads at once.
- * When the engine closes, a call waiting for the chat limiter fails; the document is then left
- * unfinished, and resumes on the next open.
+ * They must also respond to interrupts: when the engine closes, or another chunk of the document
+ * failed, the runs still going are interrupted (a chat call waiting for the limiter leaves its
+ * queue), and the document waits for them to end. On close the document is then left
+ * unfinished, whatever the stage returned, and resumes on the next open.
  */
 @FunctionalInterface
 public interface ChunkStage {
@@ -61,8 +69,8 @@ public interface ChunkStage {
      *
      * @throws io.ragengine.model.ModelException if the call failed after the model's retries
      * @throws io.ragengine.limiter.LimiterException if the limiter refused or timed out the call,
-     *     or is closed
-     * @throws IllegalStateException if the engine has no chat model
+     *     or closed while it waited
+     * @throws IllegalStateException if the engine has no chat model, or its chat limiter is closed
      * @throws io.ragengine.RagException if the thread was interrupted while waiting; its interrupt
      *     status is set again
      */

@@ -351,12 +351,14 @@ public final class EmbeddingBatcher {
     }
 
     /**
-     * Whether {@code e} refuses the batch itself rather than report a provider that keeps failing
-     * (a retryable {@link ModelException} the client's retries did not get past). Splitting the
-     * latter would send a failing provider a call per text.
+     * Whether {@code e} refuses the batch's input, as the two refusals {@link EmbeddingModel#embed}
+     * names do: a non-retryable {@link ModelException} (a 400) and an {@link
+     * IllegalArgumentException} (a text longer than the model takes). Anything else (a retryable
+     * failure the client's retries did not get past, a connection reset, a bug) says nothing about
+     * a text, and splitting would send a failing provider a call per text.
      */
     private static boolean refusedForGood(RuntimeException e) {
-      return !(e instanceof ModelException m) || !m.retryable();
+      return e instanceof ModelException m ? !m.retryable() : e instanceof IllegalArgumentException;
     }
 
     /**

@@ -185,6 +185,7 @@ final class EmbeddingBatcherTest {
     var e = assertThrows(ExecutionException.class, () -> result.get(10, SECONDS));
     assertInstanceOf(ModelException.class, e.getCause());
     assertEquals(0, batcher.pendingCount());
+    assertEquals(4, model.callCount()); // the batch, then each text on its own
   }
 
   @ParameterizedTest

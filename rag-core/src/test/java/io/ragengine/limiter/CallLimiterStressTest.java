@@ -33,9 +33,11 @@ final class CallLimiterStressTest {
   void submit_tenThousandConcurrent_neverExceedsMaxAsync(String kind) throws Exception {
     var inFlight = new AtomicInteger();
     var maxSeen = new AtomicInteger();
-    // The first MAX_ASYNC calls hold until all of them are in flight together, so the test
-    // proves the limiter does run MAX_ASYNC at once, not only that it runs no more.
+    // The first MAX_ASYNC calls hold their workers until every call is submitted and the test has
+    // looked: the limiter must run MAX_ASYNC at once, and nothing more while they hold. (When they
+    // let go as soon as MAX_ASYNC were in, a worker too many went unseen in most runs.)
     var saturated = new CountDownLatch(MAX_ASYNC);
+    var release = new CountDownLatch(1);
     var config =
         CallLimiterConfig.builder().name("stress").maxAsync(MAX_ASYNC).maxQueued(CALLS).build();
     try (CallLimiter limiter = CallLimiter.create(config)) {
@@ -65,7 +67,7 @@ final class CallLimiterStressTest {
                               maxSeen.accumulateAndGet(now, Math::max);
                               if (saturated.getCount() > 0) {
                                 saturated.countDown();
-                                saturated.await(10, TimeUnit.SECONDS);
+                                release.await(60, TimeUnit.SECONDS);
                               }
                               inFlight.decrementAndGet();
                               return value;
@@ -76,8 +78,16 @@ final class CallLimiterStressTest {
         t.start();
       }
       ready.countDown();
-      for (Thread t : threads) {
-        assertTrue(t.join(Duration.ofSeconds(60)), "submitter stuck");
+      try {
+        for (Thread t : threads) {
+          assertTrue(t.join(Duration.ofSeconds(60)), "submitter stuck");
+        }
+        assertTrue(saturated.await(10, SECONDS), "never " + MAX_ASYNC + " calls at once");
+        assertEquals(MAX_ASYNC, inFlight.get());
+        assertEquals(MAX_ASYNC, limiter.runningCount());
+        assertEquals(CALLS - MAX_ASYNC, limiter.queuedCount());
+      } finally {
+        release.countDown();
       }
       long sum = 0;
       int count = 0;

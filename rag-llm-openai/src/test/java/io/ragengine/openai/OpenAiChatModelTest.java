@@ -465,10 +465,13 @@ final class OpenAiChatModelTest {
 
   @Test
   void chatStream_longerThanCallTimeout_isNotCutOnceStarted() {
+    // Regression (of the test): a 400 ms callTimeout had to cover the JVM's first WireMock and
+    // OkHttp request too, which takes longer, so the test failed whenever it ran alone. The
+    // timeout now covers the setup with room to spare, and the stream outlasts it by far.
     server.stubFor(
         post(urlEqualTo(PATH))
-            .willReturn(events(Stubs.stream("a slow but steady answer")).withChunkedDribbleDelay(6, 900)));
-    OpenAiChatModel model = model(Stubs.client(server, sleeper).callTimeout(Duration.ofMillis(400)).maxAttempts(1));
+            .willReturn(events(Stubs.stream("a slow but steady answer")).withChunkedDribbleDelay(6, 4_000)));
+    OpenAiChatModel model = model(Stubs.client(server, sleeper).callTimeout(Duration.ofSeconds(2)).maxAttempts(1));
     assertEquals(
         "a slow but steady answer",
         model.chat(ChatRequest.of("q"), ChatStreamListener.NONE).text());

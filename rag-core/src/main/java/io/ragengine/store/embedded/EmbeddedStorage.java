@@ -415,7 +415,8 @@ public final class EmbeddedStorage implements Storage {
                 Session current = session();
                 try {
                   return work.run(current.connection);
-                } catch (SQLException | RuntimeException e) {
+                } catch (Throwable e) {
+                  // An Error mid-unit too: the statements run so far are in the transaction.
                   discard(current);
                   throw e;
                 }
