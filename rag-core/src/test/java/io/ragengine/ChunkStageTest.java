@@ -1,5 +1,6 @@
 package io.ragengine;
 
+import static io.ragengine.Corpus.CORPUS;
 import static io.ragengine.testing.Awaits.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,8 +29,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -66,18 +65,6 @@ final class ChunkStageTest {
     gate.release(1_000);
     engines.forEach(RagEngine::close);
   }
-
-  private static String about(String topic, int sentences) {
-    return IntStream.range(0, sentences)
-        .mapToObj(i -> "Fact " + i + " about " + topic + ": " + topic + " matters to " + topic)
-        .collect(Collectors.joining(" "));
-  }
-
-  private static final List<Document> CORPUS =
-      List.of(
-          Document.of("volcanoes", about("volcano eruption lava magma", 12)),
-          Document.of("databases", about("database transaction commit index", 12)),
-          Document.of("gardening", about("garden tomato compost seedling", 12)));
 
   /** Asks the chat model about each chunk and stores its answer under the chunk's id. */
   private static final ChunkStage EXTRACTING =

@@ -1,5 +1,7 @@
 package io.ragengine;
 
+import static io.ragengine.Corpus.CORPUS;
+import static io.ragengine.Corpus.about;
 import static io.ragengine.testing.Awaits.await;
 import static io.ragengine.testing.Awaits.awaitOpen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,7 +68,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -99,18 +100,6 @@ final class RagEngineTest {
     engines.add(engine);
     return engine;
   }
-
-  private static String about(String topic, int sentences) {
-    return IntStream.range(0, sentences)
-        .mapToObj(i -> "Fact " + i + " about " + topic + ": " + topic + " matters to " + topic + ".")
-        .collect(Collectors.joining(" "));
-  }
-
-  private static final List<Document> CORPUS =
-      List.of(
-          Document.of("volcanoes", about("volcano eruption lava magma", 12)),
-          Document.of("databases", about("database transaction commit index", 12)),
-          Document.of("gardening", about("garden tomato compost seedling", 12)));
 
   // --- ingest and query --------------------------------------------------------------------
 
