@@ -23,8 +23,8 @@ import io.ragengine.text.Chunk;
  * chunks, vectors and status PROCESSED: all of it or none of it is ever stored. If the stage
  * throws for one chunk, the document's other chunks are cancelled (their calls still queued never
  * run, those running are interrupted and waited for) and the document is FAILED with the
- * exception as its reason; {@code retryFailed()} runs the
- * stage again on every chunk. A resume after a crash also runs it again: nothing is cached yet.
+ * exception as its reason; {@code retryFailed()} runs the stage again on every chunk. A resume
+ * after a crash also runs it again: nothing is cached yet.
  *
  * <p>The units of a document's chunks are merged in chunk order, and the embedded storage writes
  * a key, vector, entity or relation last-writer-wins: two chunks (or two documents) that upsert the
