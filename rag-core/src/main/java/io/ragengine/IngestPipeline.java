@@ -995,12 +995,12 @@ final class IngestPipeline implements AutoCloseable {
           "chunkStage returned null for chunk " + chunkId + " (expected: a unit, empty for none)");
     }
     for (UnitOfWork.Operation op : unit.operations()) {
-      String namespace =
+      String forbidden =
           switch (op) {
-            case UnitOfWork.KvPut o -> o.namespace();
-            case UnitOfWork.KvDelete o -> o.namespace();
-            case UnitOfWork.VectorUpsert o -> o.namespace();
-            case UnitOfWork.VectorDelete o -> o.namespace();
+            case UnitOfWork.KvPut o -> ownNamespace(o.namespace());
+            case UnitOfWork.KvDelete o -> ownNamespace(o.namespace());
+            case UnitOfWork.VectorUpsert o -> ownNamespace(o.namespace());
+            case UnitOfWork.VectorDelete o -> ownNamespace(o.namespace());
             case UnitOfWork.DocStatusPut o -> "document statuses";
             case UnitOfWork.DocStatusDelete o -> "document statuses";
             case UnitOfWork.EntityUpsert o -> null;
@@ -1008,23 +1008,26 @@ final class IngestPipeline implements AutoCloseable {
             case UnitOfWork.RelationUpsert o -> null;
             case UnitOfWork.RelationDelete o -> null;
           };
-      if (namespace != null && ENGINE_NAMESPACES.contains(namespace)) {
+      if (forbidden != null) {
         throw new IllegalStateException(
             "chunkStage: the unit for chunk "
                 + chunkId
                 + " writes "
-                + namespace
+                + forbidden
                 + " (expected: none of document statuses, "
-                + String.join(", ", ENGINE_NAMESPACES.subList(1, ENGINE_NAMESPACES.size()))
+                + String.join(", ", OWN_NAMESPACES)
                 + ")");
       }
     }
     return unit;
   }
 
-  /** What a {@link ChunkStage} may not write: the engine's own records. */
-  private static final List<String> ENGINE_NAMESPACES =
-      List.of("document statuses", DOCS, HASHES, CHUNKS, DOC_CHUNKS);
+  /** The engine's own namespaces, which a {@link ChunkStage} may not write. */
+  private static final List<String> OWN_NAMESPACES = List.of(DOCS, HASHES, CHUNKS, DOC_CHUNKS);
+
+  private static @Nullable String ownNamespace(String namespace) {
+    return OWN_NAMESPACES.contains(namespace) ? namespace : null;
+  }
 
   /** One chunk handed to the stage. */
   private record StagedChunk(

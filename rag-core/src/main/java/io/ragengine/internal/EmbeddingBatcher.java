@@ -321,9 +321,8 @@ public final class EmbeddingBatcher {
       List<float[]> vectors;
       try {
         vectors = model.embed(inputs);
-      } catch (RetryLaterException e) {
-        throw e; // the limiter runs this ticket again after the delay
       } catch (RuntimeException e) {
+        // A RetryLaterException is not a refusal either: the limiter runs this ticket again later.
         if (!refusedForGood(e) || texts.size() == 1 || Thread.currentThread().isInterrupted()) {
           throw e;
         }
