@@ -310,7 +310,8 @@ public final class RagEngine implements AutoCloseable {
 
   /**
    * {@link #insert(List)} on a virtual thread. Argument errors throw here; everything else fails
-   * the future.
+   * the future. Cancelling the future does not stop the ingest (its documents were recorded and
+   * will be processed); {@link #close()} stops it, and the next open resumes what it left.
    *
    * @throws IllegalStateException if this engine is closed
    * @throws NullPointerException if {@code documents} or one of them is null (the message gives
@@ -517,7 +518,9 @@ public final class RagEngine implements AutoCloseable {
     long embedded = System.nanoTime();
 
     List<VectorMatch> matches =
-        storage.vectors().query(IngestPipeline.CHUNKS, vector, params.topK());
+        storage
+            .vectors()
+            .query(IngestPipeline.CHUNKS, vector, params.topK(), (float) params.minScore(), null);
     List<String> ids = new ArrayList<>(matches.size());
     for (VectorMatch m : matches) {
       ids.add(m.id());

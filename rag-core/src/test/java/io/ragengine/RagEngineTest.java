@@ -158,6 +158,50 @@ final class RagEngineTest {
   }
 
   @Test
+  void query_minScore_leavesOutWeakerChunks_andWithNoneLeftTheModelIsToldSo() {
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+    QueryParams top10 = QueryParams.builder().onlyContext(true).topK(10).build();
+    List<QueryResult.Source> all = engine.query("volcano lava", top10).sources();
+    assertEquals(10, all.size());
+    // The volcano chunks score about 0.67 against this question, the other documents' 0.
+    List<QueryResult.Source> strong = all.stream().filter(x -> x.score() >= 0.3).toList();
+    assertTrue(strong.size() > 1 && strong.size() < all.size(), all.toString());
+
+    QueryResult kept = engine.query("volcano lava", top10.toBuilder().minScore(0.3).build());
+
+    assertEquals(strong, kept.sources());
+    assertFalse(kept.context().contains("[" + (strong.size() + 1) + "] "));
+
+    QueryResult none = engine.query("volcano lava", top10.toBuilder().minScore(1).build());
+    assertTrue(none.sources().isEmpty(), none.sources().toString());
+    engine.query("volcano lava", top10.toBuilder().onlyContext(false).minScore(1).build());
+    assertTrue(
+        chat.requests().get(0).messages().get(0).content().endsWith("(none were found)\n"));
+  }
+
+  @Test
+  void queryParams_minScore_refusesNaNAndScoresAboveOne_namingTheOption() {
+    var nan =
+        assertThrows(IllegalArgumentException.class, () -> QueryParams.builder().minScore(Double.NaN));
+    assertEquals(
+        "minScore: NaN (expected: at most 1, a cosine similarity; or NO_MIN_SCORE to keep every"
+            + " chunk of the top k)",
+        nan.getMessage());
+    var above =
+        assertThrows(IllegalArgumentException.class, () -> QueryParams.builder().minScore(1.5));
+    assertEquals(
+        "minScore: 1.5 (expected: at most 1, a cosine similarity; or NO_MIN_SCORE to keep every"
+            + " chunk of the top k)",
+        above.getMessage());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new QueryParams(QueryMode.NAIVE, 5, 2, 1000, false));
+    assertEquals(QueryParams.NO_MIN_SCORE, QueryParams.defaults().minScore());
+    assertEquals(-0.5, QueryParams.builder().minScore(-0.5).build().toBuilder().build().minScore());
+  }
+
+  @Test
   void query_withoutChatModel_onlyContextWorksAndAnswersRefuseClearly() {
     RagEngine engine =
         open(RagEngine.builder().workingDir(dir).embeddingModel(embeddings).chunkSizeTokens(60)
