@@ -310,8 +310,8 @@ public final class RagEngine implements AutoCloseable {
 
   /**
    * {@link #insert(List)} on a virtual thread. Argument errors throw here; everything else fails
-   * the future. Cancelling the future does not stop the ingest (its documents were recorded and
-   * will be processed); {@link #close()} stops it, and the next open resumes what it left.
+   * the future. Cancelling the future does not stop the ingest, which goes on to the end;
+   * {@link #close()} stops it, and the next open resumes what it left.
    *
    * @throws IllegalStateException if this engine is closed
    * @throws NullPointerException if {@code documents} or one of them is null (the message gives
