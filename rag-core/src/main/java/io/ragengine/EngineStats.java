@@ -18,6 +18,9 @@ import java.util.Map;
  * @param chunksEmbedded chunks embedded since open
  * @param embeddingCalls embedding model calls made by the batcher since open that returned vectors
  *     (a batch re-embedded text by text counts each of its single calls; failed calls do not count)
+ * @param chatCalls chat model calls made since open, by {@link ChatCallKind}, every kind present
+ *     (zero if none). Each run counts, as it spends the provider's budget: a call that failed, and
+ *     each run of a call retried after {@link io.ragengine.limiter.RetryLaterException}
  * @param commits storage transactions made by the pipeline since open (several documents may
  *     share one: a group commit)
  * @param chunkCacheHits chunks queries found in the chunk cache since open
@@ -33,11 +36,13 @@ public record EngineStats(
     long documentsFailed,
     long chunksEmbedded,
     long embeddingCalls,
+    Map<ChatCallKind, Long> chatCalls,
     long commits,
     long chunkCacheHits,
     long chunkCacheMisses) {
   public EngineStats {
     documents = Map.copyOf(documents);
+    chatCalls = Map.copyOf(chatCalls);
   }
 
   /** The share of chunk lookups the cache answered, from 0 to 1; 0 before the first query. */

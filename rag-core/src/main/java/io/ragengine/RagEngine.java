@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -118,6 +119,8 @@ public final class RagEngine implements AutoCloseable {
   private final ExecutorService asyncThreads = Executors.newVirtualThreadPerTaskExecutor();
   private final CompletableFuture<InsertReport> resumed;
   private final LongAdder embeddingCalls = new LongAdder();
+  /** Chat calls run, by why they were made, indexed by {@link ChatCallKind#ordinal()}. */
+  private final LongAdder[] chatCalls = newChatCallCounters();
   private final int instructionTokens;
   /** Set by the first close(): calls are refused from then on. */
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -615,6 +618,7 @@ public final class RagEngine implements AutoCloseable {
     ChatResponse response =
         callChat(
             chat,
+            ChatCallKind.ANSWER,
             Priority.QUERY,
             () -> listener == null ? chat.chat(request) : chat.chat(request, listener),
             "the answer");
@@ -638,15 +642,34 @@ public final class RagEngine implements AutoCloseable {
           "chunkStage made a chat call, but the engine has no chat model (expected:"
               + " RagEngine.Builder.chatModel set)");
     }
-    return callChat(chat, Priority.EXTRACTION, () -> chat.chat(request), "a chat call");
+    return callChat(
+        chat,
+        ChatCallKind.CHUNK_STAGE,
+        Priority.EXTRACTION,
+        () -> chat.chat(request),
+        "a chat call");
   }
 
-  /** Runs {@code call} through the chat limiter, unwrapping what it throws. */
+  /**
+   * Runs {@code call} through the chat limiter, counting each run under {@code kind}, and unwraps
+   * what it throws.
+   */
   private ChatResponse callChat(
-      ChatModel chat, int priority, Callable<ChatResponse> call, String awaited) {
+      ChatModel chat,
+      ChatCallKind kind,
+      int priority,
+      Callable<ChatResponse> call,
+      String awaited) {
+    LongAdder calls = chatCalls[kind.ordinal()];
     ChatResponse response;
     try {
-      response = chatLimiter.call(priority, call);
+      response =
+          chatLimiter.call(
+              priority,
+              () -> {
+                calls.increment();
+                return call.call();
+              });
     } catch (RuntimeException e) {
       throw e;
     } catch (InterruptedException e) {
@@ -681,9 +704,26 @@ public final class RagEngine implements AutoCloseable {
         pipeline.failedCount(),
         pipeline.chunksEmbedded(),
         embeddingCalls.sum(),
+        chatCallCounts(),
         committer.commits(),
         chunks.hits(),
         chunks.misses());
+  }
+
+  private static LongAdder[] newChatCallCounters() {
+    LongAdder[] counters = new LongAdder[ChatCallKind.values().length];
+    for (int i = 0; i < counters.length; i++) {
+      counters[i] = new LongAdder();
+    }
+    return counters;
+  }
+
+  private Map<ChatCallKind, Long> chatCallCounts() {
+    Map<ChatCallKind, Long> counts = new EnumMap<>(ChatCallKind.class);
+    for (ChatCallKind kind : ChatCallKind.values()) {
+      counts.put(kind, chatCalls[kind.ordinal()].sum());
+    }
+    return counts;
   }
 
   /**

@@ -112,6 +112,9 @@ final class ChunkStageTest {
     InsertReport report = insert.get(10, TimeUnit.SECONDS);
     assertEquals(CORPUS.size(), report.processed());
     assertEquals(chunks, chat.callCount());
+    assertEquals(
+        java.util.Map.of(ChatCallKind.CHUNK_STAGE, (long) chunks, ChatCallKind.ANSWER, 0L),
+        engine.stats().chatCalls());
     // What the stage returned was committed with each document.
     for (String docId : List.of("volcanoes", "databases", "gardening")) {
       for (int i = 0; i < chunkCount(report, docId); i++) {

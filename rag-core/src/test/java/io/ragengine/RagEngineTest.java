@@ -15,6 +15,7 @@ import com.sun.management.HotSpotDiagnosticMXBean;
 import io.ragengine.InsertReport.DocumentReport;
 import io.ragengine.InsertReport.Outcome;
 import io.ragengine.ingest.IngestProgress;
+import io.ragengine.limiter.RetryLaterException;
 import io.ragengine.model.ChatModel;
 import io.ragengine.model.ChatRequest;
 import io.ragengine.model.ChatResponse;
@@ -183,7 +184,8 @@ final class RagEngineTest {
   @Test
   void queryParams_minScore_refusesNaNAndScoresAboveOne_namingTheOption() {
     var nan =
-        assertThrows(IllegalArgumentException.class, () -> QueryParams.builder().minScore(Double.NaN));
+        assertThrows(
+            IllegalArgumentException.class, () -> QueryParams.builder().minScore(Double.NaN));
     assertEquals(
         "minScore: NaN (expected: at most 1, a cosine similarity; or NO_MIN_SCORE to keep every"
             + " chunk of the top k)",
@@ -1353,7 +1355,24 @@ final class RagEngineTest {
     assertEquals(0, stats.documentsInFlight());
     assertTrue(stats.embeddingCalls() >= 2); // document batches and the question
     assertEquals(1, stats.chat().completed());
+    assertEquals(Map.of(ChatCallKind.ANSWER, 1L, ChatCallKind.CHUNK_STAGE, 0L), stats.chatCalls());
     assertTrue(stats.commits() >= 1);
+  }
+
+  @Test
+  void stats_chatCalls_countEachRunOfTheAnswer_includingARetryAndAFailure() {
+    // A 429 (RetryLaterException) runs the call again: two provider calls, both counted. A call
+    // that then fails for good is counted too: it spent budget.
+    chat.reply("ok").failNext(1, new RetryLaterException(Duration.ZERO, null));
+    RagEngine engine = open(builder());
+
+    assertEquals("ok", engine.query("lava").answer().orElseThrow());
+    chat.failNext(1, new ModelException("HTTP 400", false, null));
+    assertThrows(ModelException.class, () -> engine.query("lava"));
+
+    assertEquals(3, chat.requests().size());
+    assertEquals(3L, engine.stats().chatCalls().get(ChatCallKind.ANSWER));
+    assertEquals(0L, engine.stats().chatCalls().get(ChatCallKind.CHUNK_STAGE));
   }
 
   @Test
