@@ -37,6 +37,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -166,16 +167,17 @@ public final class RagEngine implements AutoCloseable {
                 + " lower, with a margin, as the model counts tokens its own way)");
       }
       ChatModel chat = chatModel;
+      List<ModelException> refusals = new CopyOnWriteArrayList<>();
       this.chatLimiter =
           CallLimiter.create(
               limiterConfig("chat", config.maxAsync()),
-              chat == null ? null : warmUp(() -> chat.warmup(config.maxAsync())));
+              chat == null ? null : warmUp(() -> chat.warmup(config.maxAsync()), refusals));
       started.add(chatLimiter);
       EmbeddingModel embedding = embeddingModel;
       this.embeddingLimiter =
           CallLimiter.create(
               limiterConfig("embedding", config.embeddingMaxAsync()),
-              warmUp(() -> embedding.warmup(config.embeddingMaxAsync())));
+              warmUp(() -> embedding.warmup(config.embeddingMaxAsync()), refusals));
       started.add(embeddingLimiter);
       int batchSize = Math.min(config.embeddingBatchSize(), modelBatch);
       this.batcher =
@@ -211,6 +213,13 @@ public final class RagEngine implements AutoCloseable {
       if (config.eagerInit()) {
         awaitReady(chatLimiter);
         awaitReady(embeddingLimiter);
+        if (!refusals.isEmpty()) {
+          // A refused key or model is a setting to fix, so the engine should not open with it;
+          // a provider that is down (a retryable failure) only got a warning from the limiter.
+          ModelException refused = refusals.get(0);
+          refusals.stream().skip(1).forEach(refused::addSuppressed);
+          throw refused;
+        }
       }
       // Read the leftovers now, before build() returns and inserts can start: a document inserted
       // later must never be mistaken for one a crash left behind.
@@ -260,9 +269,17 @@ public final class RagEngine implements AutoCloseable {
         .build();
   }
 
-  private static Callable<Object> warmUp(Runnable warmup) {
+  /** A limiter's warm-up call; a failure for good (not retryable) joins {@code refusals}. */
+  private static Callable<Object> warmUp(Runnable warmup, List<ModelException> refusals) {
     return () -> {
-      warmup.run();
+      try {
+        warmup.run();
+      } catch (ModelException e) {
+        if (!e.retryable()) {
+          refusals.add(e);
+        }
+        throw e;
+      }
       return Boolean.TRUE;
     };
   }
@@ -966,6 +983,9 @@ public final class RagEngine implements AutoCloseable {
      *     storage, was given, or the storage given is used by an engine that is not closed
      * @throws IllegalArgumentException if {@code chunkSizeTokens} is more than the embedding
      *     model's {@code maxInputTokens()}, or the model's {@code maxBatchSize()} is not positive
+     * @throws io.ragengine.model.ModelException with {@code eagerInit}, if a model's warm-up was
+     *     refused for good (not {@code retryable()}: a bad key, an unknown model); a warm-up that
+     *     failed for now is only logged
      * @throws io.ragengine.store.StoreException if the working directory cannot be opened: held by
      *     another engine, corrupt, or from a newer version; or if the storage fails listing the
      *     documents to resume. A failed build stops every thread it started and releases the

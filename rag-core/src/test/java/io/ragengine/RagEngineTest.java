@@ -6,6 +6,7 @@ import static io.ragengine.testing.Awaits.await;
 import static io.ragengine.testing.Awaits.awaitOpen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,10 +66,12 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -1932,5 +1935,37 @@ final class RagEngineTest {
     assertEquals(1, embeddings.warmupCount());
     assertEquals(5, chat.warmupConnections());
     assertEquals(3, embeddings.warmupConnections());
+  }
+
+  @Test
+  void eagerInit_aWarmupRefusedForGood_failsBuild_aProviderDown_onlyWarns() {
+    // Regression (found by a usability review): a refused key only logged a warning, and every
+    // document inserted afterwards was FAILED.
+    ModelException refused = new ModelException("HTTP 401: invalid key", false, null);
+    ModelException down = new ModelException("connection refused", true, null);
+    AtomicReference<@Nullable ModelException> warmupFailure = new AtomicReference<>(refused);
+    EmbeddingModel model =
+        new ForwardingEmbeddingModel(embeddings) {
+          @Override
+          public void warmup(int connections) {
+            ModelException e = warmupFailure.get();
+            if (e != null) {
+              throw e;
+            }
+          }
+        };
+    RagEngine.Builder eager = builder().embeddingModel(model).eagerInit(true);
+
+    var e = assertThrows(ModelException.class, eager::build);
+
+    assertSame(refused, e);
+    // The failed build released the working directory: the next one opens it.
+    warmupFailure.set(down);
+    RagEngine engine = open(eager);
+    assertEquals(3, engine.insert(CORPUS).processed());
+    // Without eagerInit nothing is warmed, so nothing fails build().
+    engine.close();
+    warmupFailure.set(refused);
+    open(builder().embeddingModel(model)).close();
   }
 }
