@@ -413,7 +413,7 @@ final class IngestPipeline implements AutoCloseable {
     for (Document doc : documents) {
       String hash = sha256(doc.content());
       hashes.add(hash);
-      ids.add(doc.id() != null ? doc.id() : "doc-" + hash.substring(0, 32));
+      ids.add(doc.id() != null ? doc.id() : derivedId(hash));
     }
     enqueueLock.lock();
     try {
@@ -1190,7 +1190,10 @@ final class IngestPipeline implements AutoCloseable {
       node.path("metadata")
           .fields()
           .forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
-      Document d = new Document(node.path("content").asText(), docId, null, metadata);
+      String content = node.path("content").asText();
+      // An id derived from the content reads back as none given, as it was inserted.
+      @Nullable String id = docId.equals(derivedId(sha256(content))) ? null : docId;
+      Document d = new Document(content, id, null, metadata);
       JsonNode source = node.get("sourcePath");
       return source == null ? d : d.withSourcePath(source.asText());
     } catch (JsonProcessingException e) {
@@ -1227,6 +1230,11 @@ final class IngestPipeline implements AutoCloseable {
   private Instant now(DocStatusRecord previous) {
     Instant now = clock.instant();
     return now.isBefore(previous.updatedAt()) ? previous.updatedAt() : now;
+  }
+
+  /** The id of a document given without one, from its content's {@link #sha256}. */
+  private static String derivedId(String contentHash) {
+    return "doc-" + contentHash.substring(0, 32);
   }
 
   static String sha256(String text) {

@@ -364,7 +364,8 @@ public final class RagEngine implements AutoCloseable {
 
   /**
    * Returns the stored document with this id (its text, source path and metadata), whatever its
-   * status, or empty if there is none.
+   * status, or empty if there is none. Its {@code id} is {@code docId} if that was given at insert,
+   * and null if it was derived from the content (so {@link Document#explicitId()} holds).
    *
    * @throws IllegalStateException if this engine is closed
    */

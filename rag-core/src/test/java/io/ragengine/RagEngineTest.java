@@ -129,6 +129,28 @@ final class RagEngineTest {
   }
 
   @Test
+  void document_readsBackTextSourceAndMetadata_anIdOnlyIfOneWasGiven_alsoAfterReopen() {
+    Document given =
+        Document.of("manual", "The pump must be primed before its first start.")
+            .withSourcePath("/manuals/pump.txt")
+            .withMetadata(Map.of("lang", "en", "rev", "3"));
+    Document derived = Document.of("Valves close clockwise.");
+    RagEngine engine = open(builder());
+    String derivedId = engine.insert(List.of(given, derived)).documents().get(1).docId();
+
+    for (int run = 0; run < 2; run++) {
+      assertEquals(Optional.of(given), engine.document("manual"));
+      Document back = engine.document(derivedId).orElseThrow();
+      // Regression (found by a usability review): the derived id came back as an explicit one.
+      assertEquals(Optional.empty(), back.explicitId());
+      assertEquals(derived, back);
+      assertEquals(Optional.empty(), engine.document("no-such-document"));
+      engine.close();
+      engine = open(builder());
+    }
+  }
+
+  @Test
   void query_onlyContext_returnsContextWithoutCallingChat() {
     RagEngine engine = open(builder());
     engine.insert(CORPUS);
