@@ -1193,7 +1193,7 @@ final class IngestPipeline implements AutoCloseable {
       String content = node.path("content").asText();
       // An id derived from the content reads back as none given, as it was inserted.
       @Nullable String id = docId.equals(derivedId(sha256(content))) ? null : docId;
-      Document d = new Document(content, id, null, metadata);
+      Document d = new Document(id, content, null, metadata);
       JsonNode source = node.get("sourcePath");
       return source == null ? d : d.withSourcePath(source.asText());
     } catch (JsonProcessingException e) {

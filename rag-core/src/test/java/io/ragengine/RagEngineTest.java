@@ -1505,6 +1505,22 @@ final class RagEngineTest {
   }
 
   @Test
+  void document_nullMetadataKeyOrValue_isRefusedNamingIt() {
+    // Regression (found by a usability review): Map.copyOf threw a bare NullPointerException.
+    Map<String, String> nullValue = new HashMap<>();
+    nullValue.put("author", null);
+    Map<String, String> nullKey = new HashMap<>();
+    nullKey.put(null, "x");
+    Document doc = Document.of("text");
+
+    var value = assertThrows(NullPointerException.class, () -> doc.withMetadata(nullValue));
+    var key = assertThrows(NullPointerException.class, () -> doc.withMetadata(nullKey));
+
+    assertEquals("metadata[author]: null (expected: a string)", value.getMessage());
+    assertEquals("metadata: a null key (expected: strings)", key.getMessage());
+  }
+
+  @Test
   void unpairedSurrogates_areRefusedAtTheCallSite_pairsAreKept() {
     RagEngine engine = open(builder());
     // Regression: a text cut between the two halves of a pair was stored with "?" in their place,
