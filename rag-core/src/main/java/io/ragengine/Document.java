@@ -24,7 +24,10 @@ import org.jspecify.annotations.Nullable;
  * @param metadata free-form string pairs stored with the document
  */
 public record Document(
-    @Nullable String id, String content, @Nullable String sourcePath, Map<String, String> metadata) {
+    @Nullable String id,
+    String content,
+    @Nullable String sourcePath,
+    Map<String, String> metadata) {
 
   /**
    * @throws IllegalArgumentException if {@code content} or a given {@code id} is blank, or a

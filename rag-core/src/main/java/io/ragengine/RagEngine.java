@@ -141,31 +141,7 @@ public final class RagEngine implements AutoCloseable {
     List<AutoCloseable> started = new ArrayList<>();
     started.add(asyncThreads);
     try {
-      // Checked before the limiters start: with eagerInit, their warm-up calls would go out first.
-      int modelBatch = embeddingModel.maxBatchSize();
-      if (modelBatch <= 0) {
-        throw new IllegalArgumentException(
-            "embeddingModel "
-                + embeddingModel.modelName()
-                + ": maxBatchSize() "
-                + modelBatch
-                + " (expected: > 0)");
-      }
-      int modelTokens = embeddingModel.maxInputTokens();
-      int chunkTokens = config.chunker().chunkSizeTokens();
-      if (chunkTokens > modelTokens) {
-        // The model would cut (or refuse) every full chunk: the rest of its text would be
-        // stored and sent to the chat model, but never found by a search.
-        throw new IllegalArgumentException(
-            "chunkSizeTokens: "
-                + chunkTokens
-                + " (expected: <= the "
-                + modelTokens
-                + " tokens embeddingModel "
-                + embeddingModel.modelName()
-                + " reads; the rest of each chunk would never be embedded. Set chunkSizeTokens"
-                + " lower, with a margin, as the model counts tokens its own way)");
-      }
+      int modelBatch = embeddingModel.maxBatchSize(); // checked by build()
       ChatModel chat = chatModel;
       List<ModelException> refusals = new CopyOnWriteArrayList<>();
       this.chatLimiter =
@@ -235,6 +211,62 @@ public final class RagEngine implements AutoCloseable {
       closeAll(started.reversed(), e); // newest first
       throw e;
     }
+  }
+
+  /**
+   * Refuses settings the embedding model cannot serve; called by {@code build()} before anything
+   * is opened or started.
+   */
+  private static void checkEmbeddingModel(EmbeddingModel model, RagEngineConfig config) {
+    int modelBatch = model.maxBatchSize();
+    if (modelBatch <= 0) {
+      throw new IllegalArgumentException(
+          "embeddingModel " + model.modelName() + ": maxBatchSize() " + modelBatch
+              + " (expected: > 0)");
+    }
+    int modelTokens = model.maxInputTokens();
+    int chunkTokens = config.chunker().chunkSizeTokens();
+    if (chunkTokens > modelTokens) {
+      // The model would cut (or refuse) every full chunk: the rest of its text would be stored
+      // and sent to the chat model, but never found by a search.
+      throw new IllegalArgumentException(
+          "chunkSizeTokens: "
+              + chunkTokens
+              + " (expected: <= the "
+              + modelTokens
+              + " tokens embeddingModel "
+              + model.modelName()
+              + " reads; the rest of each chunk would never be embedded. Set chunkSizeTokens"
+              + " lower, with a margin, as the model counts tokens its own way)");
+    }
+  }
+
+  /**
+   * The tokens of a question {@code params} leave room for: {@code maxTotalTokens} less the
+   * answer instructions (not in BYPASS mode) and the margin. Throws, naming {@code option}, if
+   * that leaves none.
+   */
+  private static int questionRoom(QueryParams params, int instructionTokens, String option) {
+    int fixed =
+        PROMPT_MARGIN_TOKENS + (params.mode() == QueryMode.BYPASS ? 0 : instructionTokens);
+    int room = params.maxTotalTokens() - fixed;
+    if (room < 1) {
+      throw new IllegalArgumentException(
+          option
+              + ": "
+              + params.maxTotalTokens()
+              + " (expected: more than "
+              + fixed
+              + " in "
+              + params.mode()
+              + " mode: "
+              + (params.mode() == QueryMode.BYPASS
+                  ? ""
+                  : "the answer instructions take " + instructionTokens + " tokens and ")
+              + PROMPT_MARGIN_TOKENS
+              + " are kept as a margin, which would leave no room for a question)");
+    }
+    return room;
   }
 
   /**
@@ -594,17 +626,14 @@ public final class RagEngine implements AutoCloseable {
    * call, since the provider would refuse the prompt or drop every source to make room.
    */
   private int checkQuestionFits(String question, QueryParams params) {
+    int room = questionRoom(params, instructionTokens, "maxTotalTokens");
     int tokens = tokenizer.count(question);
-    int room =
-        params.maxTotalTokens()
-            - PROMPT_MARGIN_TOKENS
-            - (params.mode() == QueryMode.BYPASS ? 0 : instructionTokens);
     if (tokens > room) {
       throw new IllegalArgumentException(
           "question: "
               + tokens
               + " tokens (expected: at most "
-              + Math.max(room, 0)
+              + room
               + ", what maxTotalTokens "
               + params.maxTotalTokens()
               + " leaves for it in "
@@ -983,7 +1012,9 @@ public final class RagEngine implements AutoCloseable {
      * @throws IllegalStateException if no embedding model, or neither a working directory nor a
      *     storage, was given, or the storage given is used by an engine that is not closed
      * @throws IllegalArgumentException if {@code chunkSizeTokens} is more than the embedding
-     *     model's {@code maxInputTokens()}, or the model's {@code maxBatchSize()} is not positive
+     *     model's {@code maxInputTokens()}, the model's {@code maxBatchSize()} is not positive, or
+     *     the {@code queryDefaults}' {@code maxTotalTokens} leaves no room for a question; nothing
+     *     is created or started then
      * @throws io.ragengine.model.ModelException with {@code eagerInit}, if a model's warm-up was
      *     refused for good (not {@code retryable()}: a bad key, an unknown model); a warm-up that
      *     failed for now is only logged
@@ -998,6 +1029,10 @@ public final class RagEngine implements AutoCloseable {
       }
       RagEngineConfig c = config.build();
       Tokenizer t = tokenizer != null ? tokenizer : Tokenizer.cl100k();
+      // Before anything is opened: a refused setting leaves no working directory behind.
+      checkEmbeddingModel(embeddingModel, c);
+      questionRoom(
+          c.queryDefaults(), t.count(ANSWER_INSTRUCTIONS), "queryDefaults.maxTotalTokens");
       Storage s = storage;
       boolean opened = false;
       if (s != null && !STORAGES_IN_USE.add(s)) {

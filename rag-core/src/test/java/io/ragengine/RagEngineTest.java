@@ -1620,8 +1620,11 @@ final class RagEngineTest {
             return 256;
           }
         };
-    var defaults = RagEngine.builder().workingDir(dir).embeddingModel(short256);
+    Path fresh = dir.resolve("fresh");
+    var defaults = RagEngine.builder().workingDir(fresh).embeddingModel(short256);
     var e = assertThrows(IllegalArgumentException.class, defaults::build);
+    // Refused before the storage opened (found by a usability review: it left a database behind).
+    assertFalse(Files.exists(fresh), "working directory created");
     assertEquals(
         "chunkSizeTokens: 1200 (expected: <= the 256 tokens embeddingModel "
             + embeddings.modelName()
@@ -1632,6 +1635,44 @@ final class RagEngineTest {
     RagEngine engine =
         open(builder().embeddingModel(short256).chunkSizeTokens(256).chunkOverlapTokens(20));
     assertEquals(256, engine.config().chunker().chunkSizeTokens());
+  }
+
+  @Test
+  void maxTotalTokens_leavingNoRoomForAQuestion_isRefusedNamingTheMinimum_atBuildForTheDefaults() {
+    // Regression (found by a usability review): maxTotalTokens(50) was taken, and then every
+    // query failed with "question: 2 tokens (expected: at most 0 ...)".
+    Path fresh = dir.resolve("fresh");
+    QueryParams tiny = QueryParams.builder().maxTotalTokens(50).build();
+    var atBuild =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> builder().workingDir(fresh).queryDefaults(tiny).build());
+    assertTrue(
+        String.valueOf(atBuild.getMessage())
+            .matches(
+                "queryDefaults\\.maxTotalTokens: 50 \\(expected: more than 2\\d\\d in NAIVE mode:"
+                    + " the answer instructions take \\d+ tokens and 200 are kept as a margin,"
+                    + " which would leave no room for a question\\)"),
+        atBuild.getMessage());
+    assertFalse(Files.exists(fresh), "working directory created");
+
+    RagEngine engine = open(builder());
+    var atQuery = assertThrows(IllegalArgumentException.class, () -> engine.query("Hi?", tiny));
+    assertTrue(
+        String.valueOf(atQuery.getMessage()).startsWith("maxTotalTokens: 50 (expected: more than"),
+        atQuery.getMessage());
+    QueryParams bypass = tiny.toBuilder().mode(QueryMode.BYPASS).maxTotalTokens(200).build();
+    var bypassed = assertThrows(IllegalArgumentException.class, () -> engine.query("Hi?", bypass));
+    assertEquals(
+        "maxTotalTokens: 200 (expected: more than 200 in BYPASS mode: 200 are kept as a margin,"
+            + " which would leave no room for a question)",
+        bypassed.getMessage());
+    assertEquals(0, embeddings.callCount());
+    assertEquals(0, chat.callCount());
+    // The smallest budget that leaves room works.
+    String minimum = String.valueOf(atQuery.getMessage()).replaceAll("\\D*(\\d+)\\D*(\\d+).*", "$2");
+    QueryParams enough = QueryParams.builder().maxTotalTokens(Integer.parseInt(minimum) + 3).build();
+    assertTrue(engine.query("Hi?", enough).answer().isPresent());
   }
 
   @Test
