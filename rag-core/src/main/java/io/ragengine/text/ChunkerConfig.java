@@ -82,6 +82,8 @@ public record ChunkerConfig(
   public static final class Builder {
     private int chunkSizeTokens = DEFAULT_CHUNK_SIZE_TOKENS;
     private int chunkOverlapTokens = DEFAULT_CHUNK_OVERLAP_TOKENS;
+    /** Whether chunkOverlapTokens was set, so that a refusal can say the default is to blame. */
+    private boolean overlapSet;
     private @Nullable String splitCharacter;
     private boolean splitCharacterOnly;
 
@@ -106,6 +108,7 @@ public record ChunkerConfig(
      */
     public Builder chunkOverlapTokens(int chunkOverlapTokens) {
       this.chunkOverlapTokens = Checks.positiveOrZero(chunkOverlapTokens, "chunkOverlapTokens");
+      this.overlapSet = true;
       return this;
     }
 
@@ -141,6 +144,14 @@ public record ChunkerConfig(
      *     ChunkerConfig})
      */
     public ChunkerConfig build() {
+      if (!overlapSet && chunkOverlapTokens >= chunkSizeTokens) {
+        throw new IllegalArgumentException(
+            "chunkOverlapTokens: "
+                + chunkOverlapTokens
+                + ", the default (expected: < chunkSizeTokens "
+                + chunkSizeTokens
+                + "; set chunkOverlapTokens lower too)");
+      }
       return new ChunkerConfig(
           chunkSizeTokens, chunkOverlapTokens, splitCharacter, splitCharacterOnly);
     }

@@ -265,6 +265,15 @@ final class ChunkerTest {
                 IllegalArgumentException.class,
                 () -> ChunkerConfig.builder().chunkSizeTokens(512).chunkOverlapTokens(512).build())
             .getMessage());
+    // Regression (found by a usability review): with only chunkSizeTokens set, the message read as
+    // if the caller had set the overlap.
+    assertEquals(
+        "chunkOverlapTokens: 100, the default (expected: < chunkSizeTokens 50; set"
+            + " chunkOverlapTokens lower too)",
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ChunkerConfig.builder().chunkSizeTokens(50).build())
+            .getMessage());
     assertEquals(
         "splitCharacter: \"\" (expected: not empty)",
         assertThrows(
