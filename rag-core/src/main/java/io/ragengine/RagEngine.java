@@ -46,6 +46,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -435,10 +436,89 @@ public final class RagEngine implements AutoCloseable {
   /**
    * {@link #query(String, QueryParams)}, delivering the answer's tokens to {@code listener} as the
    * chat model produces them; the returned result holds the whole answer.
+   *
+   * <p>The listener hears {@link ChatStreamListener#onToken} zero or more times and then exactly
+   * one of {@code onComplete} or {@code onError}, in order and never at once, but not on the
+   * calling thread: the chat call runs on a chat-limiter worker, and the events come from there
+   * (thread-locals such as a logging MDC are not carried over). If the query fails before or
+   * around the chat call (the question's embedding fails, the call times out or is cancelled, the
+   * engine closes), {@code onError} gets that failure, as a {@link ModelException} with it as the
+   * cause unless it is one, and this method then throws the failure itself. On a timeout {@code
+   * onError} may carry the model's interruption instead, whichever ended the stream first.
+   * Argument errors throw at once and send no event; with {@code onlyContext} no event is sent.
    */
   public QueryResult queryStream(String question, QueryParams params, ChatStreamListener listener) {
     Objects.requireNonNull(listener, "listener");
-    return run(question, params, listener, checkQuery(question, params));
+    int questionTokens = checkQuery(question, params);
+    EndingListener ending = new EndingListener(listener);
+    try {
+      return run(question, params, ending, questionTokens);
+    } catch (RuntimeException e) {
+      ending.endIfOpen(e);
+      throw e;
+    }
+  }
+
+  /**
+   * A query's stream listener that always ends: passes events on until the first {@code
+   * onComplete} or {@code onError}, or until the listener throws, and drops any after that; {@link
+   * #endIfOpen} sends {@code onError} for a query that failed without one. A lock, not {@code
+   * synchronized}: a listener may block, and on JDK 21 that would pin a virtual thread's carrier.
+   */
+  private static final class EndingListener implements ChatStreamListener {
+    private final ChatStreamListener listener;
+    private final ReentrantLock lock = new ReentrantLock();
+    private boolean ended; // guarded by lock
+
+    EndingListener(ChatStreamListener listener) {
+      this.listener = listener;
+    }
+
+    @Override
+    public void onToken(String token) {
+      deliver(false, () -> listener.onToken(token));
+    }
+
+    @Override
+    public void onComplete(ChatResponse response) {
+      deliver(true, () -> listener.onComplete(response));
+    }
+
+    @Override
+    public void onError(ModelException error) {
+      deliver(true, () -> listener.onError(error));
+    }
+
+    void endIfOpen(RuntimeException failure) {
+      deliver(
+          true,
+          () ->
+              listener.onError(
+                  failure instanceof ModelException m
+                      ? m
+                      : new ModelException(
+                          "the answer did not complete: " + IngestPipeline.describe(failure),
+                          false,
+                          failure)));
+    }
+
+    private void deliver(boolean last, Runnable event) {
+      lock.lock();
+      try {
+        if (ended) {
+          return;
+        }
+        ended = last;
+        try {
+          event.run();
+        } catch (RuntimeException | Error e) {
+          ended = true; // a listener that throws hears nothing more, as ChatStreamListener says
+          throw e;
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
   }
 
   /**

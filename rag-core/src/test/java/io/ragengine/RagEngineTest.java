@@ -56,6 +56,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -261,6 +262,111 @@ final class RagEngineTest {
 
     assertTrue(tokens.size() > 1);
     assertEquals(result.answer().orElseThrow(), String.join("", tokens));
+  }
+
+  /** Records a stream's events in order, with the thread of each. */
+  private static final class StreamEvents implements ChatStreamListener {
+    final List<String> events = new CopyOnWriteArrayList<>();
+    final List<Thread> threads = new CopyOnWriteArrayList<>();
+    volatile @Nullable ModelException error;
+
+    @Override
+    public void onToken(String token) {
+      events.add("token");
+      threads.add(Thread.currentThread());
+    }
+
+    @Override
+    public void onComplete(ChatResponse response) {
+      events.add("complete");
+      threads.add(Thread.currentThread());
+    }
+
+    @Override
+    public void onError(ModelException error) {
+      events.add("error");
+      threads.add(Thread.currentThread());
+      this.error = error;
+    }
+  }
+
+  @Test
+  void queryStream_eventsComeFromTheChatWorker_notTheCaller() {
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+    StreamEvents listener = new StreamEvents();
+
+    engine.queryStream("magma", QueryParams.defaults(), listener);
+
+    assertEquals("complete", listener.events.getLast());
+    assertTrue(listener.threads.stream().noneMatch(t -> t == Thread.currentThread()));
+    assertTrue(listener.threads.stream().allMatch(Thread::isVirtual));
+  }
+
+  @Test
+  void queryStream_failingBeforeOrOutsideTheModelsStream_stillEndsWithOneOnError() {
+    // Regression (found by a usability review): a query that failed where the model's stream
+    // could not report it (its embedding, a chat model failing other than with ModelException)
+    // left the listener waiting for an end that never came.
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+
+    chat.responder(
+        request -> {
+          throw new IllegalStateException("chat bug");
+        });
+    StreamEvents chatBug = new StreamEvents();
+    var thrown =
+        assertThrows(
+            IllegalStateException.class,
+            () -> engine.queryStream("magma", QueryParams.defaults(), chatBug));
+    assertEquals(List.of("error"), chatBug.events);
+    assertSame(thrown, Objects.requireNonNull(chatBug.error).getCause());
+    assertEquals(
+        "the answer did not complete: IllegalStateException: chat bug", chatBug.error.getMessage());
+
+    ModelException refused = new ModelException("HTTP 400: no", false, null);
+    embeddings.failNext(1, refused);
+    StreamEvents embedFailed = new StreamEvents();
+    assertThrows(
+        ModelException.class, () -> engine.queryStream("lava", QueryParams.defaults(), embedFailed));
+    assertEquals(List.of("error"), embedFailed.events);
+    assertEquals(1, chat.requests().size(), "a chat call after the failed embedding");
+
+    // An argument error throws at the call site and sends nothing.
+    StreamEvents refusedAtOnce = new StreamEvents();
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> engine.queryStream(" ", QueryParams.defaults(), refusedAtOnce));
+    assertEquals(List.of(), refusedAtOnce.events);
+  }
+
+  @Test
+  void queryStream_listenerThrowing_hearsNothingMore() {
+    RagEngine engine = open(builder());
+    engine.insert(CORPUS);
+    List<String> events = new CopyOnWriteArrayList<>();
+    ChatStreamListener throwing =
+        new ChatStreamListener() {
+          @Override
+          public void onToken(String token) {
+            events.add("token");
+            throw new IllegalStateException("listener bug");
+          }
+
+          @Override
+          public void onError(ModelException error) {
+            events.add("error");
+          }
+        };
+
+    var e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> engine.queryStream("magma", QueryParams.defaults(), throwing));
+
+    assertEquals("listener bug", e.getMessage());
+    assertEquals(List.of("token"), events);
   }
 
   @Test

@@ -35,12 +35,14 @@ public interface ChatModel {
    * <p>The default implementation makes a blocking call and delivers the whole answer as one
    * token.
    *
-   * @throws ModelException if the call failed
+   * @throws ModelException if the call failed; the default wraps any other exception {@code
+   *     chat(request)} throws (but {@code RetryLaterException}) in one, as {@code onError} gets it
    * @throws io.ragengine.limiter.RetryLaterException inside a limiter call, before any token was
    *     delivered; the listener is not told, since the call will run again
    * @throws NullPointerException if an argument is null
    */
   default ChatResponse chat(ChatRequest request, ChatStreamListener listener) {
+    java.util.Objects.requireNonNull(request, "request");
     java.util.Objects.requireNonNull(listener, "listener");
     ChatResponse response;
     try {
@@ -48,6 +50,15 @@ public interface ChatModel {
     } catch (ModelException e) {
       listener.onError(e);
       throw e;
+    } catch (io.ragengine.limiter.RetryLaterException e) {
+      throw e; // the call runs again: not the stream's end
+    } catch (RuntimeException e) {
+      // Any other failure ends the stream too, as the listener's contract says; it is thrown
+      // wrapped, so that the caller gets the exception the listener got.
+      ModelException wrapped =
+          new ModelException("chat model " + modelName() + " failed: " + e, false, e);
+      listener.onError(wrapped);
+      throw wrapped;
     }
     if (!response.text().isEmpty()) {
       listener.onToken(response.text());
