@@ -197,6 +197,7 @@ public final class RagEngine implements AutoCloseable {
           refusals.stream().skip(1).forEach(refused::addSuppressed);
           throw refused;
         }
+        checkStoredDimension(embeddingModel, storage);
       }
       // Read the leftovers now, before build() returns and inserts can start: a document inserted
       // later must never be mistaken for one a crash left behind.
@@ -240,6 +241,29 @@ public final class RagEngine implements AutoCloseable {
               + " reads; the rest of each chunk would never be embedded. Set chunkSizeTokens"
               + " lower, with a margin, as the model counts tokens its own way)");
     }
+  }
+
+  /**
+   * With {@code eagerInit}: refuses an embedding model whose {@code dimension()} differs from the
+   * stored chunk vectors', which would fail every insert and query. Only then, since a model may
+   * learn its dimension from an embedding call; one that cannot reach its provider now is let
+   * through, as the warm-up is.
+   */
+  private static void checkStoredDimension(EmbeddingModel model, Storage storage) {
+    if (storage.vectors().dimension(IngestPipeline.CHUNKS).isEmpty()) {
+      return;
+    }
+    int dimension;
+    try {
+      dimension = model.dimension();
+    } catch (ModelException e) {
+      if (!e.retryable()) {
+        throw e;
+      }
+      log.warn("embeddingModel {}: dimension() failed for now: {}", model.modelName(), e.toString());
+      return;
+    }
+    IngestPipeline.checkDimension(storage, model.modelName(), dimension);
   }
 
   /**
@@ -1090,7 +1114,9 @@ public final class RagEngine implements AutoCloseable {
      * unfinished start resuming in the background ({@link RagEngine#resumed()}).
      *
      * @throws IllegalStateException if no embedding model, or neither a working directory nor a
-     *     storage, was given, or the storage given is used by an engine that is not closed
+     *     storage, was given, or the storage given is used by an engine that is not closed; with
+     *     {@code eagerInit}, also if the embedding model's {@code dimension()} differs from the
+     *     stored chunk vectors' (without it, that shows at the first insert or query)
      * @throws IllegalArgumentException if {@code chunkSizeTokens} is more than the embedding
      *     model's {@code maxInputTokens()}, the model's {@code maxBatchSize()} is not positive, or
      *     the {@code queryDefaults}' {@code maxTotalTokens} leaves no room for a question; nothing

@@ -2153,4 +2153,27 @@ final class RagEngineTest {
     warmupFailure.set(refused);
     open(builder().embeddingModel(model)).close();
   }
+
+  @Test
+  void eagerInit_anEmbeddingModelOfAnotherDimension_failsBuild_withoutItTheFirstQuerySaysSo() {
+    open(builder()).insert(CORPUS); // 64-d chunks
+    engines.forEach(RagEngine::close);
+    FakeEmbeddingModel other = new FakeEmbeddingModel(32);
+
+    var e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> builder().embeddingModel(other).eagerInit(true).build());
+
+    assertEquals(
+        "embeddingModel "
+            + other.modelName()
+            + ": 32-d vectors, but the stored chunks have 64-d ones, from another model (expected:"
+            + " the model they were embedded with, or another working directory)",
+        e.getMessage());
+    RagEngine lazy = open(builder().embeddingModel(other)); // the directory was released
+    assertThrows(IllegalStateException.class, () -> lazy.query("lava"));
+    lazy.close();
+    open(builder().eagerInit(true)).query("lava"); // the right model opens as before
+  }
 }
