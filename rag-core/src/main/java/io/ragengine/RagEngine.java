@@ -400,6 +400,11 @@ public final class RagEngine implements AutoCloseable {
     return async(() -> pipeline.insert(copy));
   }
 
+  /** {@link #insertAsync(List)} for one document. */
+  public CompletableFuture<InsertReport> insertAsync(Document document) {
+    return insertAsync(List.of(Objects.requireNonNull(document, "document")));
+  }
+
   /**
    * Processes every FAILED document again, and any this engine reported FAILED whose status the
    * store refused to record (still unfinished there), and returns what happened.
@@ -565,6 +570,11 @@ public final class RagEngine implements AutoCloseable {
     }
   }
 
+  /** {@link #queryAsync(String, QueryParams)} with the configured {@code queryDefaults}. */
+  public CompletableFuture<QueryResult> queryAsync(String question) {
+    return queryAsync(question, config.queryDefaults());
+  }
+
   /** The future of {@link #queryAsync}: cancelling it cancels the query's task as well. */
   private static final class QueryFuture<T> extends CompletableFuture<T> {
     private volatile @Nullable Future<?> task;
@@ -645,7 +655,11 @@ public final class RagEngine implements AutoCloseable {
     Objects.requireNonNull(params, "params");
     if (chatModel == null && !params.onlyContext()) {
       throw new IllegalStateException(
-          "no chatModel configured: set one on the builder, or query with onlyContext(true)");
+          params.mode() == QueryMode.BYPASS
+              ? "no chatModel configured: BYPASS mode only asks the chat model; set one on the"
+                  + " builder"
+              : "no chatModel configured: set one on the builder, or query with"
+                  + " onlyContext(true)");
     }
     return checkQuestionFits(question, params);
   }

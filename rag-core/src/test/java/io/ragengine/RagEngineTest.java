@@ -152,6 +152,21 @@ final class RagEngineTest {
   }
 
   @Test
+  @SuppressWarnings("NullAway") // the null document is the point
+  void asyncOverloads_oneDocument_andTheQueryDefaults() throws Exception {
+    QueryParams defaults = QueryParams.builder().onlyContext(true).topK(2).build();
+    RagEngine engine = open(builder().queryDefaults(defaults));
+
+    InsertReport report = engine.insertAsync(CORPUS.get(0)).get(10, TimeUnit.SECONDS);
+    QueryResult result = engine.queryAsync("lava").get(10, TimeUnit.SECONDS);
+
+    assertEquals(1, report.processed());
+    assertEquals(2, result.sources().size()); // the defaults' topK, and no answer
+    assertTrue(result.answer().isEmpty());
+    assertThrows(NullPointerException.class, () -> engine.insertAsync((Document) null));
+  }
+
+  @Test
   void query_onlyContext_returnsContextWithoutCallingChat() {
     RagEngine engine = open(builder());
     engine.insert(CORPUS);
@@ -241,6 +256,14 @@ final class RagEngineTest {
     assertEquals(
         "no chatModel configured: set one on the builder, or query with onlyContext(true)",
         e.getMessage());
+    // In BYPASS mode onlyContext gives an empty context: no advice to use it.
+    var bypass =
+        assertThrows(
+            IllegalStateException.class,
+            () -> engine.query("lava", QueryParams.mode(QueryMode.BYPASS)));
+    assertEquals(
+        "no chatModel configured: BYPASS mode only asks the chat model; set one on the builder",
+        bypass.getMessage());
   }
 
   @Test
