@@ -254,6 +254,12 @@ final class Endpoint {
     if (retryAfter != null) {
       msg.append(" (server asked to retry after ").append(retryAfter.toMillis()).append(" ms)");
     }
+    if (status == 404 && !"model_not_found".equals(error.code())) {
+      // Most often a base URL without its /v1: the server has no such path.
+      msg.append(
+          " (the server has no such path or model: check that the base URL is the API's root,"
+              + " which usually ends in /v1, and the model name)");
+    }
     return new ModelException(msg.toString(), status, excerpt, retryable, retryAfter, null);
   }
 

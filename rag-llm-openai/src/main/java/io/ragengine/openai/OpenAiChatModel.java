@@ -532,7 +532,8 @@ public final class OpenAiChatModel implements ChatModel {
   /**
    * Builds an {@link OpenAiChatModel}. Set either {@link #client(OpenAiClient)} (to share one
    * client between models, the recommended way) or {@link #baseUrl}/{@link #apiKey} (a private
-   * client with default settings).
+   * client with default settings, which {@code model.client().close()} closes; the model itself
+   * holds nothing else to close).
    *
    * <p>Not thread-safe. {@link #build()} may be called more than once.
    */
@@ -615,7 +616,8 @@ public final class OpenAiChatModel implements ChatModel {
     /**
      * Returns the model.
      *
-     * @throws IllegalStateException if both a client and a base URL or key were set
+     * @throws IllegalStateException if both a client and a base URL or key were set, or none of
+     *     them
      */
     public OpenAiChatModel build() {
       return new OpenAiChatModel(this, resolveClient(client, baseUrl, apiKey));
@@ -630,6 +632,15 @@ public final class OpenAiChatModel implements ChatModel {
             "set either client or baseUrl/apiKey: the client already has its own");
       }
       return client;
+    }
+    if (baseUrl == null && apiKey == null) {
+      // Nothing set at all: the private client would call OpenAI with no key, and every call
+      // would fail with a 401.
+      throw new IllegalStateException(
+          "client: not set (expected: client(..) with a shared OpenAiClient, or baseUrl(..) and/or"
+              + " apiKey(..) for a private one; with neither, requests would go to "
+              + OpenAiClient.DEFAULT_BASE_URL
+              + " with no key)");
     }
     OpenAiClient.Builder b = OpenAiClient.builder();
     if (baseUrl != null) {

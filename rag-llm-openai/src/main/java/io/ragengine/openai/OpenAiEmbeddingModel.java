@@ -489,7 +489,8 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
   /**
    * Builds an {@link OpenAiEmbeddingModel}. Set either {@link #client(OpenAiClient)} (to share one
    * client between models, the recommended way) or {@link #baseUrl}/{@link #apiKey} (a private
-   * client with default settings).
+   * client with default settings, which {@code model.client().close()} closes; the model itself
+   * holds nothing else to close).
    *
    * <p>Not thread-safe. {@link #build()} may be called more than once.
    */
@@ -598,7 +599,8 @@ public final class OpenAiEmbeddingModel implements EmbeddingModel {
      * Returns the model.
      *
      * @throws IllegalArgumentException if {@code maxInputTokens > maxTokensPerRequest}
-     * @throws IllegalStateException if both a client and a base URL or key were set
+     * @throws IllegalStateException if both a client and a base URL or key were set, or none of
+     *     them
      */
     public OpenAiEmbeddingModel build() {
       if (maxInputTokens > maxTokensPerRequest) {

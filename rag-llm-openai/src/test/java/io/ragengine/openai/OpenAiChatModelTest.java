@@ -346,9 +346,15 @@ final class OpenAiChatModelTest {
         "bad temp",
         assertThrows(ModelException.class, () -> model().chat(ChatRequest.of("q"))).providerMessage());
     server.stubFor(post(urlEqualTo(PATH)).willReturn(aResponse().withStatus(404).withBody("<html><body>Not Found</body></html>")));
-    assertEquals(
-        "",
-        assertThrows(ModelException.class, () -> model().chat(ChatRequest.of("q"))).providerMessage());
+    ModelException notFound =
+        assertThrows(ModelException.class, () -> model().chat(ChatRequest.of("q")));
+    assertEquals("", notFound.providerMessage());
+    // Regression (found by a usability review): a base URL without /v1 gave a bare 404.
+    assertTrue(
+        notFound.getMessage().endsWith(
+            "HTTP 404 (the server has no such path or model: check that the base URL is the API's"
+                + " root, which usually ends in /v1, and the model name)"),
+        notFound.getMessage());
   }
 
   @Test
@@ -801,6 +807,16 @@ final class OpenAiChatModelTest {
     assertThrows(
         IllegalStateException.class,
         () -> OpenAiChatModel.builder().client(client).baseUrl("http://127.0.0.1:1/v1").build());
+    // Regression (found by a usability review): with none of client, baseUrl and apiKey, a
+    // private client to api.openai.com with no key was built, and only the first call said so.
+    var none = assertThrows(IllegalStateException.class, () -> OpenAiChatModel.builder().build());
+    assertEquals(
+        "client: not set (expected: client(..) with a shared OpenAiClient, or baseUrl(..) and/or"
+            + " apiKey(..) for a private one; with neither, requests would go to"
+            + " https://api.openai.com/v1 with no key)",
+        none.getMessage());
+    assertThrows(IllegalStateException.class, () -> OpenAiEmbeddingModel.builder().build());
+    OpenAiChatModel.builder().apiKey("sk-test").build().client().close();
     var e =
         assertThrows(IllegalArgumentException.class, () -> OpenAiClient.builder().baseUrl("ftp://x"));
     assertEquals("baseUrl: \"ftp://x\" (expected: an http:// or https:// URL)", e.getMessage());
