@@ -28,8 +28,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.EnumMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -223,7 +223,10 @@ public final class RagEngine implements AutoCloseable {
     int modelBatch = model.maxBatchSize();
     if (modelBatch <= 0) {
       throw new IllegalArgumentException(
-          "embeddingModel " + model.modelName() + ": maxBatchSize() " + modelBatch
+          "embeddingModel "
+              + model.modelName()
+              + ": maxBatchSize() "
+              + modelBatch
               + " (expected: > 0)");
     }
     int modelTokens = model.maxInputTokens();
