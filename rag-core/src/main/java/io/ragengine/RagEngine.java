@@ -9,6 +9,7 @@ import io.ragengine.internal.Checks;
 import io.ragengine.internal.EmbeddingBatcher;
 import io.ragengine.limiter.CallLimiter;
 import io.ragengine.limiter.CallLimiterConfig;
+import io.ragengine.limiter.CallTimeoutException;
 import io.ragengine.limiter.Priority;
 import io.ragengine.model.ChatModel;
 import io.ragengine.model.ChatRequest;
@@ -46,7 +47,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -121,8 +121,8 @@ public final class RagEngine implements AutoCloseable {
   private final ExecutorService asyncThreads = Executors.newVirtualThreadPerTaskExecutor();
   private final CompletableFuture<InsertReport> resumed;
   private final LongAdder embeddingCalls = new LongAdder();
-  /** Chat calls run, by why they were made, indexed by {@link ChatCallKind#ordinal()}. */
-  private final LongAdder[] chatCalls = newChatCallCounters();
+  /** Chat calls run, by why they were made; every kind present. */
+  private final Map<ChatCallKind, LongAdder> chatCalls = newChatCallCounters();
   private final int instructionTokens;
   /** Set by the first close(): calls are refused from then on. */
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -197,7 +197,7 @@ public final class RagEngine implements AutoCloseable {
           refusals.stream().skip(1).forEach(refused::addSuppressed);
           throw refused;
         }
-        checkStoredDimension(embeddingModel, storage);
+        checkStoredDimension();
       }
       // Read the leftovers now, before build() returns and inserts can start: a document inserted
       // later must never be mistaken for one a crash left behind.
@@ -249,22 +249,34 @@ public final class RagEngine implements AutoCloseable {
   /**
    * With {@code eagerInit}: refuses an embedding model whose {@code dimension()} differs from the
    * stored chunk vectors', which would fail every insert and query. Only then, since a model may
-   * learn its dimension from an embedding call; one that cannot reach its provider now is let
-   * through, as the warm-up is.
+   * learn its dimension from an embedding call; that call goes through the embedding limiter, so
+   * {@code callTimeout} bounds it, and one that fails for now (the provider down, a timeout) is
+   * let through with a warning, as a warm-up is.
    */
-  private static void checkStoredDimension(EmbeddingModel model, Storage storage) {
+  private void checkStoredDimension() {
     if (storage.vectors().dimension(IngestPipeline.CHUNKS).isEmpty()) {
       return;
     }
+    EmbeddingModel model = embeddingModel;
     int dimension;
     try {
-      dimension = model.dimension();
+      dimension = embeddingLimiter.call(Priority.QUERY, model::dimension);
     } catch (ModelException e) {
       if (!e.retryable()) {
         throw e;
       }
       log.warn("embeddingModel {}: dimension() failed for now: {}", model.modelName(), e.toString());
       return;
+    } catch (CallTimeoutException e) {
+      log.warn("embeddingModel {}: dimension() {}", model.modelName(), e.getMessage());
+      return;
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RagException("interrupted while checking the embedding model's dimension", e);
+    } catch (Exception e) {
+      throw new RagException(IngestPipeline.describe(e), e);
     }
     IngestPipeline.checkDimension(storage, model.modelName(), dimension);
   }
@@ -340,7 +352,7 @@ public final class RagEngine implements AutoCloseable {
         }
         throw e;
       }
-      return Boolean.TRUE;
+      return true;
     };
   }
 
@@ -470,22 +482,27 @@ public final class RagEngine implements AutoCloseable {
    * chat model produces them; the returned result holds the whole answer.
    *
    * <p>The listener hears {@link ChatStreamListener#onToken} zero or more times and then exactly
-   * one of {@code onComplete} or {@code onError}, in order and never at once, but not on the
-   * calling thread: the chat call runs on a chat-limiter worker, and the events come from there
-   * (thread-locals such as a logging MDC are not carried over). If the query fails before or
-   * around the chat call (the question's embedding fails, the call times out or is cancelled, the
-   * engine closes), {@code onError} gets that failure, as a {@link ModelException} with it as the
-   * cause unless it is one, and this method then throws the failure itself. On a timeout {@code
-   * onError} may carry the model's interruption instead, whichever ended the stream first.
-   * Argument errors throw at once and send no event; with {@code onlyContext} no event is sent.
+   * one of {@code onComplete} or {@code onError}, in order and one at a time. The answer's events
+   * come from the chat-limiter worker that makes the call, not the calling thread (thread-locals
+   * such as a logging MDC are not carried over). If the query fails around the model's stream
+   * (the question's embedding fails, the call times out, is cancelled or is refused, the engine
+   * closes, the chat model fails with something other than a {@link ModelException}), {@code
+   * onError} gets that failure, as a {@code ModelException} with it as the cause unless it is one,
+   * and this method throws the failure itself without waiting for the listener: {@code onError}
+   * then runs on the calling thread, or on the worker as soon as the listener method it is in
+   * returns. Events after the end (a model's own {@code onError} after a timeout) are dropped.
+   * Argument errors throw at once, and {@code onlyContext} queries never call the listener.
    */
   public QueryResult queryStream(String question, QueryParams params, ChatStreamListener listener) {
     Objects.requireNonNull(listener, "listener");
     int questionTokens = checkQuery(question, params);
+    if (params.onlyContext()) {
+      return run(question, params, null, questionTokens); // no answer, so no stream
+    }
     EndingListener ending = new EndingListener(listener);
     try {
       return run(question, params, ending, questionTokens);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       ending.endIfOpen(e);
       throw e;
     }
@@ -494,13 +511,20 @@ public final class RagEngine implements AutoCloseable {
   /**
    * A query's stream listener that always ends: passes events on until the first {@code
    * onComplete} or {@code onError}, or until the listener throws, and drops any after that; {@link
-   * #endIfOpen} sends {@code onError} for a query that failed without one. A lock, not {@code
-   * synchronized}: a listener may block, and on JDK 21 that would pin a virtual thread's carrier.
+   * #endIfOpen} ends the stream with {@code onError} for a query that failed around it.
+   *
+   * <p>Never waits: the listener is called by whichever thread finds it free ({@code busy}). A
+   * caller that finds the worker inside the listener leaves its failure {@code pending}, and the
+   * worker delivers it as soon as it leaves; a worker event that finds the caller delivering the
+   * end is after the end, and dropped. So a slow listener holds up neither the caller past its
+   * timeout nor {@code close()} waiting for the worker.
    */
   private static final class EndingListener implements ChatStreamListener {
     private final ChatStreamListener listener;
-    private final ReentrantLock lock = new ReentrantLock();
-    private boolean ended; // guarded by lock
+    /** Set while a thread is calling the listener; the only writer of {@code ended} then. */
+    private final AtomicBoolean busy = new AtomicBoolean();
+    private volatile boolean ended;
+    private volatile @Nullable ModelException pending;
 
     EndingListener(ChatStreamListener listener) {
       this.listener = listener;
@@ -521,34 +545,64 @@ public final class RagEngine implements AutoCloseable {
       deliver(true, () -> listener.onError(error));
     }
 
-    void endIfOpen(RuntimeException failure) {
-      deliver(
-          true,
-          () ->
-              listener.onError(
-                  failure instanceof ModelException m
-                      ? m
-                      : new ModelException(
-                          "the answer did not complete: " + IngestPipeline.describe(failure),
-                          false,
-                          failure)));
+    void endIfOpen(Throwable failure) {
+      if (pending == null) {
+        pending =
+            failure instanceof ModelException m
+                ? m
+                : new ModelException(
+                    "the answer did not complete: " + IngestPipeline.describe(failure),
+                    false,
+                    failure);
+      }
+      deliverPending();
     }
 
     private void deliver(boolean last, Runnable event) {
-      lock.lock();
+      if (!busy.compareAndSet(false, true)) {
+        return; // the caller is ending the stream: this event comes after the end
+      }
       try {
-        if (ended) {
-          return;
-        }
-        ended = last;
-        try {
-          event.run();
-        } catch (RuntimeException | Error e) {
-          ended = true; // a listener that throws hears nothing more, as ChatStreamListener says
-          throw e;
+        if (!ended) {
+          if (pending != null) {
+            endWithPending();
+          } else {
+            ended = last;
+            try {
+              event.run();
+            } catch (RuntimeException | Error e) {
+              ended = true; // a listener that throws hears nothing more, as ChatStreamListener says
+              throw e;
+            }
+          }
         }
       } finally {
-        lock.unlock();
+        busy.set(false);
+      }
+      deliverPending(); // a failure left while this thread was in the listener
+    }
+
+    /** Delivers {@code pending} if the stream is open and the listener free; else leaves it. */
+    private void deliverPending() {
+      while (pending != null && !ended && busy.compareAndSet(false, true)) {
+        try {
+          if (!ended) {
+            endWithPending();
+          }
+        } finally {
+          busy.set(false);
+        }
+      }
+    }
+
+    private void endWithPending() {
+      ended = true;
+      ModelException error = Objects.requireNonNull(pending);
+      try {
+        listener.onError(error);
+      } catch (RuntimeException | Error e) {
+        // The query has failed already; this must not hide why.
+        log.warn("queryStream: the listener's onError threw", e);
       }
     }
   }
@@ -828,7 +882,7 @@ public final class RagEngine implements AutoCloseable {
       int priority,
       Callable<ChatResponse> call,
       String awaited) {
-    LongAdder calls = chatCalls[kind.ordinal()];
+    LongAdder calls = Objects.requireNonNull(chatCalls.get(kind));
     ChatResponse response;
     try {
       response =
@@ -878,10 +932,10 @@ public final class RagEngine implements AutoCloseable {
         chunks.misses());
   }
 
-  private static LongAdder[] newChatCallCounters() {
-    LongAdder[] counters = new LongAdder[ChatCallKind.values().length];
-    for (int i = 0; i < counters.length; i++) {
-      counters[i] = new LongAdder();
+  private static Map<ChatCallKind, LongAdder> newChatCallCounters() {
+    Map<ChatCallKind, LongAdder> counters = new EnumMap<>(ChatCallKind.class);
+    for (ChatCallKind kind : ChatCallKind.values()) {
+      counters.put(kind, new LongAdder());
     }
     return counters;
   }
@@ -889,7 +943,7 @@ public final class RagEngine implements AutoCloseable {
   private Map<ChatCallKind, Long> chatCallCounts() {
     Map<ChatCallKind, Long> counts = new EnumMap<>(ChatCallKind.class);
     for (ChatCallKind kind : ChatCallKind.values()) {
-      counts.put(kind, chatCalls[kind.ordinal()].sum());
+      counts.put(kind, Objects.requireNonNull(chatCalls.get(kind)).sum());
     }
     return counts;
   }
@@ -1139,8 +1193,8 @@ public final class RagEngine implements AutoCloseable {
      *     the {@code queryDefaults}' {@code maxTotalTokens} leaves no room for a question; nothing
      *     is created or started then
      * @throws io.ragengine.model.ModelException with {@code eagerInit}, if a model's warm-up was
-     *     refused for good (not {@code retryable()}: a bad key, an unknown model); a warm-up that
-     *     failed for now is only logged
+     *     refused for good (not {@code retryable()}: with the OpenAI models, a refused key); a
+     *     warm-up that failed for now is only logged
      * @throws io.ragengine.store.StoreException if the working directory cannot be opened: held by
      *     another engine, corrupt, or from a newer version; or if the storage fails listing the
      *     documents to resume. A failed build stops every thread it started and releases the

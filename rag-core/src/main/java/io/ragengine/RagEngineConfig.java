@@ -234,10 +234,11 @@ public record RagEngineConfig(
      * Start workers and warm the models' connections in {@code build()}: {@link
      * io.ragengine.model.ChatModel#warmup(int)} with {@code maxAsync} and {@link
      * io.ragengine.model.EmbeddingModel#warmup(int)} with {@code embeddingMaxAsync}. A warm-up
-     * refused for good (a non-retryable {@link io.ragengine.model.ModelException}: a bad key, an
-     * unknown model) fails {@code build()}; one that fails for now (the provider cannot be
-     * reached, a 5xx) is logged as a warning, and calls wait for the provider as usual. Default
-     * false.
+     * refused for good (a non-retryable {@link io.ragengine.model.ModelException}; with the OpenAI
+     * models, a refused key) fails {@code build()}; one that fails for now (the provider cannot be
+     * reached, a 5xx) is logged as a warning, and calls wait for the provider as usual. With
+     * chunks stored, the embedding model's {@code dimension()} is checked against theirs too (a
+     * mismatch fails {@code build()}). Default false.
      */
     public Builder eagerInit(boolean eagerInit) {
       this.eagerInit = eagerInit;

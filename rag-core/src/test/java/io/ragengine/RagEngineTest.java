@@ -16,6 +16,7 @@ import com.sun.management.HotSpotDiagnosticMXBean;
 import io.ragengine.InsertReport.DocumentReport;
 import io.ragengine.InsertReport.Outcome;
 import io.ragengine.ingest.IngestProgress;
+import io.ragengine.limiter.CallTimeoutException;
 import io.ragengine.limiter.RetryLaterException;
 import io.ragengine.model.ChatModel;
 import io.ragengine.model.ChatRequest;
@@ -322,7 +323,7 @@ final class RagEngineTest {
     engine.queryStream("magma", QueryParams.defaults(), listener);
 
     assertEquals("complete", listener.events.getLast());
-    assertTrue(listener.threads.stream().noneMatch(t -> t == Thread.currentThread()));
+    assertTrue(listener.threads.stream().noneMatch(Thread.currentThread()::equals));
     assertTrue(listener.threads.stream().allMatch(Thread::isVirtual));
   }
 
@@ -356,12 +357,135 @@ final class RagEngineTest {
     assertEquals(List.of("error"), embedFailed.events);
     assertEquals(1, chat.requests().size(), "a chat call after the failed embedding");
 
+
+    chat.responder(
+        request -> {
+          throw new AssertionError("chat model bug");
+        });
+    StreamEvents error = new StreamEvents();
+    assertThrows(
+        AssertionError.class, () -> engine.queryStream("magma", QueryParams.defaults(), error));
+    assertEquals(List.of("error"), error.events);
+
+    // An onlyContext query never calls the listener, even when it fails.
+    embeddings.failNext(1, refused);
+    StreamEvents contextOnly = new StreamEvents();
+    assertThrows(
+        ModelException.class,
+        () ->
+            engine.queryStream(
+                "lava", QueryParams.builder().onlyContext(true).build(), contextOnly));
+    assertEquals(List.of(), contextOnly.events);
+
     // An argument error throws at the call site and sends nothing.
     StreamEvents refusedAtOnce = new StreamEvents();
     assertThrows(
         IllegalArgumentException.class,
         () -> engine.queryStream(" ", QueryParams.defaults(), refusedAtOnce));
     assertEquals(List.of(), refusedAtOnce.events);
+  }
+
+  @Test
+  void queryStream_timedOutWhileTheListenerIsBusy_throwsAtOnce_andTheListenerHearsTheEndAfter()
+      throws Exception {
+    // Regression (found by a review): the caller waited for the listener's lock to deliver the
+    // end, so a listener stuck in onToken held queryStream long past its callTimeout.
+    CountDownLatch inToken = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    StreamEvents events = new StreamEvents();
+    ChatStreamListener stuck =
+        new ChatStreamListener() {
+          @Override
+          public void onToken(String token) {
+            events.onToken(token);
+            inToken.countDown();
+            awaitIgnoringInterrupts(release);
+          }
+
+          @Override
+          public void onComplete(ChatResponse response) {
+            events.onComplete(response);
+          }
+
+          @Override
+          public void onError(ModelException error) {
+            events.onError(error);
+          }
+        };
+    RagEngine engine = open(builder().callTimeout(Duration.ofMillis(300)));
+    engine.insert(CORPUS);
+
+    assertThrows(
+        CallTimeoutException.class,
+        () -> engine.queryStream("magma", QueryParams.defaults(), stuck));
+
+    // queryStream returned although the listener cannot leave onToken before the release below.
+    assertTrue(inToken.await(10, TimeUnit.SECONDS));
+    release.countDown();
+    await("the end delivered by the worker", () -> events.events.size() == 2);
+    assertEquals(List.of("token", "error"), events.events);
+    assertTrue(
+        Objects.requireNonNull(events.error).getCause() instanceof CallTimeoutException,
+        String.valueOf(events.error));
+  }
+
+  @Test
+  void queryStream_closeFromOnErrorAfterATimeout_doesNotWaitForTheTimedOutCall() {
+    // Regression (found by a review): the caller ran onError holding the listener's lock; the
+    // timed-out model, interrupted, reported its own onError and parked on that lock, and close()
+    // (called from onError) waited out drainTimeout for it.
+    // The model reports its interruption only once the caller's onError has begun, so that the
+    // caller's is first, and the model's comes while close() runs.
+    CountDownLatch callerInOnError = new CountDownLatch(1);
+    chat.responder(
+        request -> {
+          try {
+            new CountDownLatch(1).await(); // until the timeout interrupts it
+          } catch (InterruptedException e) {
+            awaitIgnoringInterrupts(callerInOnError);
+            Thread.currentThread().interrupt();
+            throw new ModelException("interrupted", false, e);
+          }
+          throw new AssertionError("unreachable");
+        });
+    RagEngine engine =
+        open(builder().callTimeout(Duration.ofMillis(300)).drainTimeout(Duration.ofDays(1)));
+    engine.insert(CORPUS);
+    StreamEvents events = new StreamEvents();
+    ChatStreamListener closing =
+        new ChatStreamListener() {
+          @Override
+          public void onError(ModelException error) {
+            events.onError(error);
+            callerInOnError.countDown();
+            engine.close();
+          }
+        };
+
+    assertThrows(
+        CallTimeoutException.class,
+        () -> engine.queryStream("magma", QueryParams.defaults(), closing));
+
+    assertEquals(List.of("error"), events.events);
+    assertTrue(
+        Objects.requireNonNull(events.error).getCause() instanceof CallTimeoutException,
+        String.valueOf(events.error));
+    assertThrows(IllegalStateException.class, () -> engine.query("lava")); // closed, not hung
+  }
+
+  private static void awaitIgnoringInterrupts(CountDownLatch latch) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        latch.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   @Test
@@ -2175,6 +2299,33 @@ final class RagEngineTest {
     engine.close();
     warmupFailure.set(refused);
     open(builder().embeddingModel(model)).close();
+    // Both models refused: the first refusal is thrown, the other rides along.
+    ModelException chatRefused = new ModelException("HTTP 403", false, null);
+    ChatModel refusingChat =
+        new ChatModel() {
+          @Override
+          public ChatResponse chat(ChatRequest request) {
+            throw new AssertionError("not called");
+          }
+
+          @Override
+          public String modelName() {
+            return "refusing";
+          }
+
+          @Override
+          public void warmup(int connections) {
+            throw chatRefused;
+          }
+        };
+    var both =
+        assertThrows(
+            ModelException.class,
+            () -> builder().embeddingModel(model).chatModel(refusingChat).eagerInit(true).build());
+    assertEquals(
+        Set.of(refused, chatRefused),
+        Set.of(both, both.getSuppressed()[0]),
+        "thrown " + both + ", suppressed " + List.of(both.getSuppressed()));
   }
 
   @Test
@@ -2197,6 +2348,15 @@ final class RagEngineTest {
     RagEngine lazy = open(builder().embeddingModel(other)); // the directory was released
     assertThrows(IllegalStateException.class, () -> lazy.query("lava"));
     lazy.close();
+    // A model that cannot tell its dimension for now (its provider is down) is let through.
+    EmbeddingModel unreachable =
+        new ForwardingEmbeddingModel(other) {
+          @Override
+          public int dimension() {
+            throw new ModelException("connection refused", true, null);
+          }
+        };
+    open(builder().embeddingModel(unreachable).eagerInit(true)).close();
     open(builder().eagerInit(true)).query("lava"); // the right model opens as before
   }
 }
