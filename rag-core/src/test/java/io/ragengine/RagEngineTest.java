@@ -289,7 +289,7 @@ final class RagEngineTest {
   }
 
   /** Records a stream's events in order, with the thread of each. */
-  private static final class StreamEvents implements ChatStreamListener {
+  private static class StreamEvents implements ChatStreamListener {
     final List<String> events = new CopyOnWriteArrayList<>();
     final List<Thread> threads = new CopyOnWriteArrayList<>();
     volatile @Nullable ModelException error;
@@ -392,24 +392,13 @@ final class RagEngineTest {
     // end, so a listener stuck in onToken held queryStream long past its callTimeout.
     CountDownLatch inToken = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    StreamEvents events = new StreamEvents();
-    ChatStreamListener stuck =
-        new ChatStreamListener() {
+    StreamEvents events =
+        new StreamEvents() {
           @Override
           public void onToken(String token) {
-            events.onToken(token);
+            super.onToken(token);
             inToken.countDown();
             awaitIgnoringInterrupts(release);
-          }
-
-          @Override
-          public void onComplete(ChatResponse response) {
-            events.onComplete(response);
-          }
-
-          @Override
-          public void onError(ModelException error) {
-            events.onError(error);
           }
         };
     RagEngine engine = open(builder().callTimeout(Duration.ofMillis(300)));
@@ -417,7 +406,7 @@ final class RagEngineTest {
 
     assertThrows(
         CallTimeoutException.class,
-        () -> engine.queryStream("magma", QueryParams.defaults(), stuck));
+        () -> engine.queryStream("magma", QueryParams.defaults(), events));
 
     // queryStream returned although the listener cannot leave onToken before the release below.
     assertTrue(inToken.await(10, TimeUnit.SECONDS));
@@ -451,12 +440,11 @@ final class RagEngineTest {
     RagEngine engine =
         open(builder().callTimeout(Duration.ofMillis(300)).drainTimeout(Duration.ofDays(1)));
     engine.insert(CORPUS);
-    StreamEvents events = new StreamEvents();
-    ChatStreamListener closing =
-        new ChatStreamListener() {
+    StreamEvents events =
+        new StreamEvents() {
           @Override
           public void onError(ModelException error) {
-            events.onError(error);
+            super.onError(error);
             callerInOnError.countDown();
             engine.close();
           }
@@ -464,7 +452,7 @@ final class RagEngineTest {
 
     assertThrows(
         CallTimeoutException.class,
-        () -> engine.queryStream("magma", QueryParams.defaults(), closing));
+        () -> engine.queryStream("magma", QueryParams.defaults(), events));
 
     assertEquals(List.of("error"), events.events);
     assertTrue(
