@@ -1174,7 +1174,15 @@ final class IngestPipeline implements AutoCloseable {
 
   /** The stored document with this id, if any. */
   Optional<Document> document(String docId) {
-    return storage.kv().get(DOCS, docId).map(text -> parseDocument(docId, text));
+    return storage.kv().get(DOCS, docId).map(text -> asInserted(parseDocument(docId, text)));
+  }
+
+  /** {@code doc} with no id if its id was derived from its content, as it was inserted then. */
+  private static Document asInserted(Document doc) {
+    String id = Objects.requireNonNull(doc.id());
+    return id.equals(derivedId(sha256(doc.content())))
+        ? new Document(null, doc.content(), doc.sourcePath(), doc.metadata())
+        : doc;
   }
 
   /**
@@ -1190,10 +1198,7 @@ final class IngestPipeline implements AutoCloseable {
       node.path("metadata")
           .fields()
           .forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
-      String content = node.path("content").asText();
-      // An id derived from the content reads back as none given, as it was inserted.
-      @Nullable String id = docId.equals(derivedId(sha256(content))) ? null : docId;
-      Document d = new Document(id, content, null, metadata);
+      Document d = new Document(docId, node.path("content").asText(), null, metadata);
       JsonNode source = node.get("sourcePath");
       return source == null ? d : d.withSourcePath(source.asText());
     } catch (JsonProcessingException e) {

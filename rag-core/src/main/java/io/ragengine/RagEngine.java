@@ -129,12 +129,17 @@ public final class RagEngine implements AutoCloseable {
   /** Completes when the first close() has finished; later ones wait for it. */
   private final CompletableFuture<Void> closeDone = new CompletableFuture<>();
 
-  private RagEngine(Builder b, RagEngineConfig config, Storage storage, Tokenizer tokenizer) {
+  private RagEngine(
+      Builder b,
+      RagEngineConfig config,
+      Storage storage,
+      Tokenizer tokenizer,
+      int instructionTokens) {
     this.config = config;
     this.embeddingModel = Objects.requireNonNull(b.embeddingModel, "embeddingModel");
     this.chatModel = b.chatModel;
     this.tokenizer = tokenizer;
-    this.instructionTokens = tokenizer.count(ANSWER_INSTRUCTIONS);
+    this.instructionTokens = instructionTokens; // counted by build(), which checked the budget
     this.storage = storage;
     this.givenStorage = b.storage != null;
     // What this constructor starts, to stop again if it fails: a failed build() leaves no
@@ -260,7 +265,9 @@ public final class RagEngine implements AutoCloseable {
     EmbeddingModel model = embeddingModel;
     int dimension;
     try {
-      dimension = embeddingLimiter.call(Priority.QUERY, model::dimension);
+      dimension =
+          callLimited(
+              embeddingLimiter, Priority.QUERY, model::dimension, "the embedding model's dimension");
     } catch (ModelException e) {
       if (!e.retryable()) {
         throw e;
@@ -270,13 +277,6 @@ public final class RagEngine implements AutoCloseable {
     } catch (CallTimeoutException e) {
       log.warn("embeddingModel {}: dimension() {}", model.modelName(), e.getMessage());
       return;
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new RagException("interrupted while checking the embedding model's dimension", e);
-    } catch (Exception e) {
-      throw new RagException(IngestPipeline.describe(e), e);
     }
     IngestPipeline.checkDimension(storage, model.modelName(), dimension);
   }
@@ -883,15 +883,29 @@ public final class RagEngine implements AutoCloseable {
       Callable<ChatResponse> call,
       String awaited) {
     LongAdder calls = Objects.requireNonNull(chatCalls.get(kind));
-    ChatResponse response;
+    ChatResponse response =
+        callLimited(
+            chatLimiter,
+            priority,
+            () -> {
+              calls.increment();
+              return call.call();
+            },
+            awaited);
+    if (response == null) {
+      throw new ModelException("chat model " + chat.modelName() + " returned null", false, null);
+    }
+    return response;
+  }
+
+  /**
+   * Runs {@code call} through {@code limiter} and returns what it returns: its unchecked
+   * exceptions as they are, an interrupt (status kept) and checked ones as {@link RagException}.
+   */
+  private static <T> T callLimited(
+      CallLimiter limiter, int priority, Callable<T> call, String awaited) {
     try {
-      response =
-          chatLimiter.call(
-              priority,
-              () -> {
-                calls.increment();
-                return call.call();
-              });
+      return limiter.call(priority, call);
     } catch (RuntimeException e) {
       throw e;
     } catch (InterruptedException e) {
@@ -900,10 +914,6 @@ public final class RagEngine implements AutoCloseable {
     } catch (Exception e) {
       throw new RagException(IngestPipeline.describe(e), e);
     }
-    if (response == null) {
-      throw new ModelException("chat model " + chat.modelName() + " returned null", false, null);
-    }
-    return response;
   }
 
   // --- stats and lifecycle -----------------------------------------------------------------------
@@ -1208,8 +1218,8 @@ public final class RagEngine implements AutoCloseable {
       Tokenizer t = tokenizer != null ? tokenizer : Tokenizer.cl100k();
       // Before anything is opened: a refused setting leaves no working directory behind.
       checkEmbeddingModel(embeddingModel, c);
-      questionRoom(
-          c.queryDefaults(), t.count(ANSWER_INSTRUCTIONS), "queryDefaults.maxTotalTokens");
+      int instructionTokens = t.count(ANSWER_INSTRUCTIONS);
+      questionRoom(c.queryDefaults(), instructionTokens, "queryDefaults.maxTotalTokens");
       Storage s = storage;
       boolean opened = false;
       if (s != null && !STORAGES_IN_USE.add(s)) {
@@ -1231,7 +1241,7 @@ public final class RagEngine implements AutoCloseable {
         opened = true;
       }
       try {
-        return new RagEngine(this, c, s, t);
+        return new RagEngine(this, c, s, t, instructionTokens);
       } catch (RuntimeException | Error e) {
         if (opened) {
           s.close(); // release the working directory's lock: the caller may try again

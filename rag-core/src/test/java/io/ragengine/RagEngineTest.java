@@ -1847,7 +1847,7 @@ final class RagEngineTest {
     assertEquals(
         "embeddingModel " + embeddings.modelName() + ": maxBatchSize() 0 (expected: > 0)",
         e.getMessage());
-    open(builder()); // the working directory was released
+    open(builder()); // refused before anything was opened: the directory is free
   }
 
   @Test
