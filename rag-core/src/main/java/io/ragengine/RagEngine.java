@@ -266,13 +266,13 @@ public final class RagEngine implements AutoCloseable {
     int dimension;
     try {
       dimension =
-          callLimited(
-              embeddingLimiter, Priority.QUERY, model::dimension, "the embedding model's dimension");
+          callLimited(embeddingLimiter, Priority.QUERY, model::dimension, "the model's dimension");
     } catch (ModelException e) {
       if (!e.retryable()) {
         throw e;
       }
-      log.warn("embeddingModel {}: dimension() failed for now: {}", model.modelName(), e.toString());
+      log.warn(
+          "embeddingModel {}: dimension() failed for now: {}", model.modelName(), e.toString());
       return;
     } catch (CallTimeoutException e) {
       log.warn("embeddingModel {}: dimension() {}", model.modelName(), e.getMessage());
